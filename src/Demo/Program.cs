@@ -1,0 +1,6 @@
+namespace HeadTracker.Demo;
+
+internal static class Program
+{
+    public static int Main(string[] args) => args.Length;
+}
