@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# HeadTracker's one entry point. Each verb first runs the idempotent set-up (build/setup.sh):
+# system packages, fetched weights and samples; then builds what it needs.
+#
+#   ./build.sh demo [ARGS...]   run the demo (headless on machines with no display)
+#   ./build.sh test [ARGS...]   build and run every test; last line: "N passed, N failed"
+#   ./build.sh build            build everything (Release)
+#   ./build.sh setup            only the set-up step
+#   ./build.sh help
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+config="${HEADTRACKER_CONFIGURATION:-Release}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+
+need_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || {
+    echo "error: the .NET SDK (10.0) is not on PATH; install it from https://dot.net and run ./build.sh again." >&2
+    exit 2
+  }
+}
+
+setup() { bash "$root/build/setup.sh" all; need_dotnet; }
+
+build() { dotnet build "$root/HeadTracker.sln" -c "$config" -nologo -v quiet "$@"; }
+
+run_tests() {
+  local results="$root/artifacts/test-results"
+  rm -rf "$results"
+  mkdir -p "$results"
+  local rc=0
+  dotnet test "$root/HeadTracker.sln" -c "$config" --no-build -nologo \
+    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
+    --blame-hang-timeout 10m "$@" || rc=$?
+  # One line for people and CI, summed over every test project's TRX file.
+  local passed=0 failed=0 p f
+  for trx in "$results"/*.trx; do
+    [[ -f "$trx" ]] || continue
+    p=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    f=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    passed=$((passed + p)); failed=$((failed + f))
+  done
+  if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+    failed=1 # the run itself failed (a crash or a hang) without a failed test to show for it
+  fi
+  echo "$passed passed, $failed failed"
+  return $rc
+}
+
+verb="${1:-help}"
+[[ $# -gt 0 ]] && shift
+case "$verb" in
+  setup) setup ;;
+  build) setup; build "$@" ;;
+  test) setup; build; run_tests "$@" ;;
+  demo)
+    setup
+    dotnet build "$root/src/Demo/HeadTracker.Demo.csproj" -c "$config" -nologo -v quiet
+    dotnet "$root/src/Demo/bin/$config/net10.0/headtracker-demo.dll" "$@"
+    ;;
+  help | -h | --help) usage ;;
+  *) echo "error: unknown verb '$verb'." >&2; usage >&2; exit 2 ;;
+esac

