@@ -1,0 +1,137 @@
+using System;
+using OpenCvSharp;
+
+namespace HeadTracker.Runtime.Preprocessing;
+
+/// <summary>
+/// Fits a frame into a square-or-rectangular model input keeping its aspect ratio, padding the rest
+/// with black, and writes it as interleaved RGB floats (NHWC) through a 256-entry lookup table.
+/// Owns its scratch Mats; allocates only when the frame size changes. Not thread-safe: one per worker.
+/// </summary>
+internal sealed class Letterbox : IDisposable
+{
+    private readonly Mat _canvas;
+    private readonly float[] _lut = new float[256];
+    private Mat? _roi;
+    private OutputArray? _roiOut;
+    private Mat? _lastFrame;
+    private InputArray? _lastFrameIn;
+    private int _frameWidth = -1, _frameHeight = -1;
+
+    /// <param name="width">Model input width in pixels.</param>
+    /// <param name="height">Model input height in pixels.</param>
+    /// <param name="scale">Multiplies each 0..255 channel value.</param>
+    /// <param name="offset">Added after <paramref name="scale"/>: 1/127.5 and -1 give [-1, 1].</param>
+    public Letterbox(int width, int height, float scale, float offset)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), $"model input size {width}x{height} must be positive");
+        }
+
+        Width = width;
+        Height = height;
+        _canvas = new Mat(height, width, MatType.CV_8UC3, Scalar.Black);
+        for (int v = 0; v < 256; v++)
+        {
+            _lut[v] = (v * scale) + offset;
+        }
+    }
+
+    /// <summary>Model input width.</summary>
+    public int Width { get; }
+
+    /// <summary>Model input height.</summary>
+    public int Height { get; }
+
+    /// <summary>Input pixels per frame pixel, horizontally.</summary>
+    public float ScaleX { get; private set; }
+
+    /// <summary>Input pixels per frame pixel, vertically (equal to <see cref="ScaleX"/> up to rounding).</summary>
+    public float ScaleY { get; private set; }
+
+    /// <summary>Left padding in input pixels.</summary>
+    public float PadX { get; private set; }
+
+    /// <summary>Top padding in input pixels.</summary>
+    public float PadY { get; private set; }
+
+    /// <summary>Maps an x in model-input pixels back to frame pixels.</summary>
+    public float ToFrameX(float inputX) => (inputX - PadX) / ScaleX;
+
+    /// <summary>Maps a y in model-input pixels back to frame pixels.</summary>
+    public float ToFrameY(float inputY) => (inputY - PadY) / ScaleY;
+
+    /// <summary>Letterboxes a BGR frame and writes RGB floats into <paramref name="nhwc"/>
+    /// (length Width*Height*3).</summary>
+    public unsafe void Run(Mat bgr, Span<float> nhwc)
+    {
+        if (bgr.Empty() || bgr.Type() != MatType.CV_8UC3)
+        {
+            throw new ArgumentException($"expected a non-empty 8-bit BGR frame, got {bgr.Type()} {bgr.Width}x{bgr.Height}", nameof(bgr));
+        }
+
+        if (nhwc.Length != Width * Height * 3)
+        {
+            throw new ArgumentException($"input buffer holds {nhwc.Length} floats, the model needs {Width * Height * 3}", nameof(nhwc));
+        }
+
+        if (bgr.Width != _frameWidth || bgr.Height != _frameHeight)
+        {
+            Fit(bgr.Width, bgr.Height);
+        }
+
+        // Cv2.Resize wraps its arguments in new InputArray/OutputArray objects on every call; the
+        // native entry point with wrappers cached per Mat allocates nothing.
+        if (!ReferenceEquals(bgr, _lastFrame))
+        {
+            _lastFrameIn?.Dispose();
+            _lastFrameIn = InputArray.Create(bgr);
+            _lastFrame = bgr;
+        }
+
+        OpenCvSharp.Internal.NativeMethods.HandleException(OpenCvSharp.Internal.NativeMethods.imgproc_resize(
+            _lastFrameIn!.CvPtr, _roiOut!.CvPtr, _roi!.Size(), 0, 0, (int)InterpolationFlags.Area));
+        GC.KeepAlive(bgr);
+
+        byte* src = (byte*)_canvas.DataPointer;
+        int pixels = Width * Height;
+        fixed (float* dst = nhwc)
+        fixed (float* lut = _lut)
+        {
+            for (int i = 0, j = 0; i < pixels; i++, j += 3)
+            {
+                dst[j] = lut[src[j + 2]];
+                dst[j + 1] = lut[src[j + 1]];
+                dst[j + 2] = lut[src[j]];
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _lastFrameIn?.Dispose();
+        _roiOut?.Dispose();
+        _roi?.Dispose();
+        _canvas.Dispose();
+    }
+
+    private void Fit(int frameWidth, int frameHeight)
+    {
+        float scale = Math.Min((float)Width / frameWidth, (float)Height / frameHeight);
+        int w = Math.Max(1, Math.Min(Width, (int)Math.Round(frameWidth * scale)));
+        int h = Math.Max(1, Math.Min(Height, (int)Math.Round(frameHeight * scale)));
+        ScaleX = (float)w / frameWidth;
+        ScaleY = (float)h / frameHeight;
+        int x = (Width - w) / 2, y = (Height - h) / 2;
+        PadX = x;
+        PadY = y;
+        _canvas.SetTo(Scalar.Black);
+        _roiOut?.Dispose();
+        _roi?.Dispose();
+        _roi = new Mat(_canvas, new Rect(x, y, w, h));
+        _roiOut = OutputArray.Create(_roi);
+        _frameWidth = frameWidth;
+        _frameHeight = frameHeight;
+    }
+}
