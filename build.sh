@@ -31,20 +31,26 @@ run_tests() {
   local results="$root/artifacts/test-results"
   rm -rf "$results"
   mkdir -p "$results"
-  local rc=0
-  dotnet test "$root/HeadTracker.sln" -c "$config" --no-build -nologo \
-    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
-    --blame-hang-timeout 10m "$@" || rc=$?
+  local rc=0 project name
+  # One project at a time, each with its own TRX file: counts cannot collide, and a crash in one
+  # project does not hide the others' results.
+  for project in "$root"/tests/*/*.csproj; do
+    name="$(basename "$project" .csproj)"
+    dotnet test "$project" -c "$config" --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" \
+      --blame-hang-timeout 10m "$@" || rc=$?
+  done
   # One line for people and CI, summed over every test project's TRX file.
-  local passed=0 failed=0 p f
+  local passed=0 failed=0 p f counters
   for trx in "$results"/*.trx; do
     [[ -f "$trx" ]] || continue
-    p=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
-    f=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    counters="$(grep -o '<Counters [^>]*' "$trx" || true)"
+    p="$(grep -o ' passed="[0-9]*"' <<<"$counters" | grep -o '[0-9]*' || echo 0)"
+    f="$(grep -o ' failed="[0-9]*"' <<<"$counters" | grep -o '[0-9]*' || echo 0)"
     passed=$((passed + p)); failed=$((failed + f))
   done
   if [[ $rc -ne 0 && $failed -eq 0 ]]; then
-    failed=1 # the run itself failed (a crash or a hang) without a failed test to show for it
+    failed=1 # the run itself failed (a crash, a hang, a build error) without a failed test to show for it
   fi
   echo "$passed passed, $failed failed"
   return $rc
