@@ -1,0 +1,55 @@
+using System;
+using System.Linq;
+using TorchSharp.Modules;
+using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+
+namespace HeadTracker.Trainer.Onnx.Emitters;
+
+internal sealed class MaxPool2dEmitter : ModuleEmitter<MaxPool2d>
+{
+    protected override string Emit(OnnxGraphBuilder g, MaxPool2d pool, string input)
+    {
+        long[] p = pool.padding ?? [0, 0];
+        long[] stride = pool.stride ?? pool.kernel_size;
+        long[] dilation = pool.dilation ?? [1, 1];
+        return g.Node("MaxPool", [input],
+            Attr("kernel_shape", pool.kernel_size),
+            Attr("strides", stride),
+            Attr("pads", p[0], p[1], p[0], p[1]),
+            Attr("dilations", dilation),
+            Attr("ceil_mode", pool.ceil_mode ? 1L : 0L));
+    }
+}
+
+internal sealed class AdaptiveAvgPool2dEmitter : ModuleEmitter<AdaptiveAvgPool2d>
+{
+    protected override string Emit(OnnxGraphBuilder g, AdaptiveAvgPool2d pool, string input)
+    {
+        if (!pool.output_size.All(s => s == 1))
+        {
+            throw new NotSupportedException($"cannot export layer '{g.Path}': AdaptiveAvgPool2d to [{string.Join(",", pool.output_size)}] (only to 1x1)");
+        }
+
+        return g.Node("GlobalAveragePool", [input]);
+    }
+}
+
+/// <summary>Nearest-neighbour upsampling by an integer factor → Resize, with the coordinate
+/// convention that matches torch's 'nearest' (asymmetric, floor).</summary>
+internal sealed class UpsampleEmitter : ModuleEmitter<Upsample>
+{
+    protected override string Emit(OnnxGraphBuilder g, Upsample up, string input)
+    {
+        double[] factors = up.scale_factor.ToArray();
+        if (up.mode != TorchSharp.torch.UpsampleMode.Nearest || factors.Length == 0 || factors.Any(f => f != Math.Floor(f)))
+        {
+            throw new NotSupportedException($"cannot export layer '{g.Path}': Upsample {up.mode} x[{string.Join(",", factors)}] (only nearest by whole factors)");
+        }
+
+        float fy = (float)factors[0], fx = (float)factors[^1];
+        return g.Node("Resize", [input, "", g.ConstantFloat([4], 1f, 1f, fy, fx)],
+            Attr("mode", "nearest"),
+            Attr("coordinate_transformation_mode", "asymmetric"),
+            Attr("nearest_mode", "floor"));
+    }
+}
