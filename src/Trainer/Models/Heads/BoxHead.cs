@@ -1,0 +1,57 @@
+using HeadTracker.Runtime.Models;
+using HeadTracker.Trainer.Models.Backbones;
+using HeadTracker.Trainer.Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracker.Trainer.Models.Heads;
+
+/// <summary>One face box and a face score: output [N,5] = x0, y0, x1, y1 in [0, 1] of the model
+/// input (sigmoid), then the score as a logit (apply a sigmoid for a probability).</summary>
+internal sealed class BoxHead : Head
+{
+    private readonly SpatialTrunk trunk;
+    private readonly Linear output;
+    private readonly string _name;
+
+    public BoxHead(string name, Backbone backbone, TrunkSize? size = null)
+        : base(nameof(BoxHead))
+    {
+        size ??= new TrunkSize();
+        _name = name;
+        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
+        output = Linear(size.Hidden, 5);
+        RegisterComponents();
+    }
+
+    public override string OutputName => _name;
+
+    public override Tensor forward(Tensor[] features)
+    {
+        using var scope = NewDisposeScope();
+        Tensor o = output.forward(trunk.forward(features[^1]));
+        return cat([o[.., ..4].sigmoid(), o[.., 4..]], 1).MoveToOuterDisposeScope();
+    }
+
+    public override ManifestOutput Describe() => new()
+    {
+        Name = _name,
+        Kind = "box",
+        Shape = [-1, 5],
+        Layout = "x0,y0,x1,y1,score_logit",
+        Coordinates = "normalized [0,1] over the model input (after letterboxing), x to the right, y down",
+        Range = [0f, 1f],
+        Activation = "sigmoid on score_logit",
+    };
+
+    public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string o = g.Emit(output, g.Emit(trunk, inputs[^1], nameof(trunk)), nameof(output));
+        string box = g.Node("Sigmoid", [Slice(g, o, 0, 4)]);
+        return [g.Node("Concat", [box, Slice(g, o, 4, 5)], OnnxGraphBuilder.Attr("axis", 1L))];
+    }
+
+    internal static string Slice(OnnxGraphBuilder g, string x, long start, long end, long axis = 1) =>
+        g.Node("Slice", [x, g.ConstantInt64(start), g.ConstantInt64(end), g.ConstantInt64(axis)]);
+}

@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using HeadTracker.Runtime.Models;
+using HeadTracker.Trainer.Models.Backbones;
+using HeadTracker.Trainer.Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracker.Trainer.Models.Heads;
+
+/// <summary>
+/// A task head: reads the backbone's feature maps (finest first) and produces one output tensor,
+/// which is also exactly what the exported model outputs under <see cref="OutputName"/>.
+/// </summary>
+internal abstract class Head : Module<Tensor[], Tensor>, IOnnxExportable
+{
+    protected Head(string name)
+        : base(name)
+    {
+    }
+
+    /// <summary>The ONNX output name and the key of this head in the model.</summary>
+    public abstract string OutputName { get; }
+
+    /// <summary>This output's entry in the model manifest.</summary>
+    public abstract ManifestOutput Describe();
+
+    public abstract string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs);
+}
+
+/// <summary>
+/// Keeps where things are: a 1x1 conv squeezes the deepest feature map to a few channels, which
+/// are flattened (so position survives, unlike global pooling) into a hidden layer.
+/// </summary>
+internal sealed class SpatialTrunk : Module<Tensor, Tensor>, IOnnxExportable
+{
+    private readonly Conv2d reduce;
+    private readonly BatchNorm2d bn;
+    private readonly Linear fc;
+
+    public SpatialTrunk(FeatureInfo feature, int inputSize, int reduced, int hidden)
+        : base(nameof(SpatialTrunk))
+    {
+        int cells = inputSize / feature.Stride;
+        if (cells < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), $"input {inputSize} is smaller than the feature stride {feature.Stride}");
+        }
+
+        reduce = Conv2d(feature.Channels, reduced, 1, bias: false);
+        bn = BatchNorm2d(reduced);
+        fc = Linear(reduced * cells * cells, hidden);
+        Hidden = hidden;
+        RegisterComponents();
+    }
+
+    public int Hidden { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h = functional.relu(bn.forward(reduce.forward(x))).flatten(1);
+        return functional.relu(fc.forward(h)).MoveToOuterDisposeScope();
+    }
+
+    public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string h = g.Node("Relu", [ConvBn.Emit(g, reduce, nameof(reduce), bn, nameof(bn), inputs[0])]);
+        h = g.Node("Flatten", [h], OnnxGraphBuilder.Attr("axis", 1L));
+        return [g.Node("Relu", [g.Emit(fc, h, nameof(fc))])];
+    }
+}
+
+/// <summary>Head sizes: trunk channels after the 1x1 squeeze, and its hidden width.</summary>
+internal sealed record TrunkSize(int Reduced = 16, int Hidden = 128);
+
+/// <summary>Describes the coordinate frame of point-like outputs, for the manifest.</summary>
+internal static class Coordinates
+{
+    public static string Normalized(float lo, float hi) =>
+        $"normalized [{lo:0.###},{hi:0.###}] over the model input (after letterboxing), x to the right, y down";
+
+    public static IReadOnlyList<string> BlazeFaceKeypoints { get; } = Runtime.Detection.FaceDetections.KeypointNames;
+}

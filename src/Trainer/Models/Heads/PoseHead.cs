@@ -1,0 +1,93 @@
+using HeadTracker.Runtime.Models;
+using HeadTracker.Trainer.Models.Backbones;
+using HeadTracker.Trainer.Onnx;
+using TorchSharp.Modules;
+using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracker.Trainer.Models.Heads;
+
+/// <summary>
+/// Head orientation through the continuous 6D representation (Zhou et al. 2019): two predicted
+/// 3-vectors are made orthonormal by Gram-Schmidt and completed by their cross product. Output
+/// [N,3,3], a rotation matrix whose columns are the head's x, y, z axes in camera coordinates
+/// (x right, y down, z forward). Yaw, pitch and roll in degrees are derived from it.
+/// </summary>
+internal sealed class PoseHead : Head
+{
+    private const float Eps = 1e-8f;
+    private readonly SpatialTrunk trunk;
+    private readonly Linear output;
+    private readonly string _name;
+
+    public PoseHead(string name, Backbone backbone, TrunkSize? size = null)
+        : base(nameof(PoseHead))
+    {
+        size ??= new TrunkSize();
+        _name = name;
+        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
+        output = Linear(size.Hidden, 6);
+        RegisterComponents();
+    }
+
+    public override string OutputName => _name;
+
+    public override Tensor forward(Tensor[] features)
+    {
+        using var scope = NewDisposeScope();
+        return SixDToMatrix(output.forward(trunk.forward(features[^1]))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[N,6] → [N,3,3] rotation matrices (columns e1, e2, e3).</summary>
+    public static Tensor SixDToMatrix(Tensor sixD)
+    {
+        using var scope = NewDisposeScope();
+        Tensor a = sixD[.., ..3], b = sixD[.., 3..];
+        Tensor e1 = a / a.norm(1, keepdim: true).clamp_min(Eps);
+        Tensor u = b - ((e1 * b).sum(1, keepdim: true) * e1);
+        Tensor e2 = u / u.norm(1, keepdim: true).clamp_min(Eps);
+        Tensor e3 = Cross(e1, e2);
+        return stack([e1, e2, e3], 2).MoveToOuterDisposeScope();
+    }
+
+    public override ManifestOutput Describe() => new()
+    {
+        Name = _name,
+        Kind = "pose",
+        Shape = [-1, 3, 3],
+        Representation = "rotation_matrix",
+        Coordinates = "columns are the head's x (to its left), y (down), z (forward, out of the face) axes in camera coordinates: x right, y down, z away from the camera",
+        Activation = "none",
+    };
+
+    public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string o = g.Emit(output, g.Emit(trunk, inputs[^1], nameof(trunk)), nameof(output));
+        string a = BoxHead.Slice(g, o, 0, 3), b = BoxHead.Slice(g, o, 3, 6);
+        string e1 = Normalize(g, a);
+        string dot = g.Node("ReduceSum", [g.Node("Mul", [e1, b]), g.ConstantInt64(1)], Attr("keepdims", 1L));
+        string e2 = Normalize(g, g.Node("Sub", [b, g.Node("Mul", [dot, e1])]));
+        string e3 = g.Node("Sub", [
+            g.Node("Mul", [Roll(g, e1, 1, 2, 0), Roll(g, e2, 2, 0, 1)]),
+            g.Node("Mul", [Roll(g, e1, 2, 0, 1), Roll(g, e2, 1, 2, 0)])]);
+        string Column(string v) => g.Node("Unsqueeze", [v, g.ConstantInt64(2)]);
+        return [g.Node("Concat", [Column(e1), Column(e2), Column(e3)], Attr("axis", 2L))];
+    }
+
+    /// <summary>a × b for [N,3] tensors, as rolled products (the same formula the export writes).</summary>
+    private static Tensor Cross(Tensor a, Tensor b)
+    {
+        using Tensor yzx = tensor(new long[] { 1, 2, 0 }), zxy = tensor(new long[] { 2, 0, 1 });
+        return (a.index_select(1, yzx) * b.index_select(1, zxy)) - (a.index_select(1, zxy) * b.index_select(1, yzx));
+    }
+
+    private static string Normalize(OnnxGraphBuilder g, string v)
+    {
+        string norm = g.Node("ReduceL2", [v], Attr("axes", 1L), Attr("keepdims", 1L));
+        return g.Node("Div", [v, g.Node("Max", [norm, g.ConstantFloat([], Eps)])]);
+    }
+
+    private static string Roll(OnnxGraphBuilder g, string v, long i, long j, long k) =>
+        g.Node("Gather", [v, g.ConstantInt64(i, j, k)], Attr("axis", 1L));
+}

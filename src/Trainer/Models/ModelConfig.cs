@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HeadTracker.Trainer.Models;
+
+/// <summary>One head of a model: its kind and the settings that kind uses.</summary>
+internal sealed record HeadConfig
+{
+    /// <summary>center, keypoints, box, pose, class, mask.</summary>
+    public string Kind { get; init; } = "";
+
+    /// <summary>Output name; defaults to the kind.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>center and keypoints: the output range (fastai's y_range).</summary>
+    public float[]? YRange { get; init; }
+
+    /// <summary>keypoints: one name per point (default: BlazeFace's six).</summary>
+    public string[]? KeypointNames { get; init; }
+
+    /// <summary>class: the class names.</summary>
+    public string[]? ClassNames { get; init; }
+
+    /// <summary>class: several labels may hold at once.</summary>
+    public bool MultiLabel { get; init; }
+
+    /// <summary>mask: decoder width.</summary>
+    public int? Width { get; init; }
+
+    [JsonIgnore]
+    public string OutputName => Name ?? Kind;
+}
+
+/// <summary>
+/// Everything needed to rebuild a model's architecture: backbone, input size and heads. Saved
+/// beside the weights in every checkpoint and written into the exported model's manifest.
+/// </summary>
+internal sealed record ModelConfig
+{
+    public static readonly string[] HeadKinds = ["center", "keypoints", "box", "pose", "class", "mask"];
+
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+    };
+
+    public string Name { get; init; } = "headtracker";
+
+    public string Backbone { get; init; } = "blazeface";
+
+    /// <summary>Square input size; 0 means the backbone's default.</summary>
+    public int InputSize { get; init; }
+
+    public List<HeadConfig> Heads { get; init; } = [];
+
+    /// <summary>Trunk width of the point, box and pose heads.</summary>
+    public int TrunkReduced { get; init; } = 16;
+
+    public int TrunkHidden { get; init; } = 128;
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+
+    /// <exception cref="InvalidDataException">Not valid JSON, or a field is wrong; the message
+    /// names the source and the field.</exception>
+    public static ModelConfig FromJson(string json, string source)
+    {
+        ModelConfig? c;
+        try
+        {
+            c = JsonSerializer.Deserialize<ModelConfig>(json, s_json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not a model config: {e.Message}", e);
+        }
+
+        if (c == null)
+        {
+            throw new InvalidDataException($"{source}: empty model config");
+        }
+
+        c.Validate(source);
+        return c;
+    }
+
+    /// <exception cref="InvalidDataException">A field is wrong; the message names it.</exception>
+    public void Validate(string source)
+    {
+        if (!Backbones.BackboneRegistry.Names.Contains(Backbone))
+        {
+            throw new InvalidDataException($"{source}: backbone '{Backbone}' is not one of: {string.Join(", ", Backbones.BackboneRegistry.Names)}");
+        }
+
+        if (Heads.Count == 0)
+        {
+            throw new InvalidDataException($"{source}: heads: a model needs at least one head");
+        }
+
+        foreach (HeadConfig h in Heads)
+        {
+            if (!HeadKinds.Contains(h.Kind))
+            {
+                throw new InvalidDataException($"{source}: heads: kind '{h.Kind}' is not one of: {string.Join(", ", HeadKinds)}");
+            }
+
+            if (h.Kind == "class" && (h.ClassNames == null || h.ClassNames.Length == 0))
+            {
+                throw new InvalidDataException($"{source}: heads: the class head '{h.OutputName}' needs class_names");
+            }
+
+            if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))
+            {
+                throw new InvalidDataException($"{source}: heads: y_range of '{h.OutputName}' must be [low, high] with low < high");
+            }
+        }
+
+        var duplicate = Heads.GroupBy(h => h.OutputName).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate != null)
+        {
+            throw new InvalidDataException($"{source}: heads: two heads are named '{duplicate.Key}'");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracker.Runtime.Models;
+using HeadTracker.Trainer.Models.Backbones;
+using HeadTracker.Trainer.Models.Heads;
+using HeadTracker.Trainer.Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracker.Trainer.Models;
+
+/// <summary>
+/// A backbone and any combination of heads, built from a <see cref="ModelConfig"/>. forward()
+/// returns one tensor per head, in the config's order; state_dict names are "backbone.*" and
+/// "heads.{name}.*".
+/// </summary>
+internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
+{
+    private readonly Backbone backbone;
+    private readonly ModuleDict<Head> heads;
+
+    public MultiHeadNet(ModelConfig config)
+        : base(nameof(MultiHeadNet))
+    {
+        config.Validate("model config");
+        Config = config;
+        backbone = BackboneRegistry.Create(config.Backbone, config.InputSize);
+        heads = new ModuleDict<Head>();
+        var trunk = new TrunkSize(config.TrunkReduced, config.TrunkHidden);
+        foreach (HeadConfig h in config.Heads)
+        {
+            heads.Add(h.OutputName, CreateHead(h, backbone, trunk));
+        }
+
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+
+    public Backbone Backbone => backbone;
+
+    public IReadOnlyList<Head> Heads => [.. heads.values()];
+
+    public override Tensor[] forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor[] features = backbone.forward(x);
+        Tensor[] outputs = [.. heads.values().Select(h => h.forward(features))];
+        foreach (Tensor o in outputs)
+        {
+            o.MoveToOuterDisposeScope();
+        }
+
+        return outputs;
+    }
+
+    public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string[] features = g.Emit(backbone, inputs, nameof(backbone));
+        return [.. heads.keys().Select(k => g.Emit(heads[k], features, $"{nameof(heads)}.{k}").Single())];
+    }
+
+    /// <summary>The manifest this model's export carries.</summary>
+    public ModelManifest Manifest()
+    {
+        Preprocessing p = backbone.Preprocessing;
+        return new ModelManifest
+        {
+            Name = Config.Name,
+            Architecture = $"{backbone.ArchitectureName}+{string.Join("+", Config.Heads.Select(h => h.Kind))}",
+            Input = new ManifestInput
+            {
+                Name = "input",
+                Shape = [-1, 3, p.Height, p.Width],
+                Layout = "NCHW",
+                ColorOrder = "RGB",
+                Scale = p.Scale,
+                Mean = p.Mean,
+                Std = p.Std,
+                Resize = "letterbox",
+            },
+            Outputs = [.. heads.values().Select(h => h.Describe())],
+        };
+    }
+
+    private static Head CreateHead(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Kind switch
+    {
+        "center" => new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
+        "keypoints" => new PointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
+        "box" => new BoxHead(h.OutputName, backbone, trunk),
+        "pose" => new PoseHead(h.OutputName, backbone, trunk),
+        "class" => new ClassHead(h.OutputName, backbone, h.ClassNames!, h.MultiLabel),
+        "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32),
+        _ => throw new ArgumentException($"unknown head kind '{h.Kind}'"),
+    };
+}
