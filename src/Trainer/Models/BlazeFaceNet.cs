@@ -52,7 +52,7 @@ internal sealed class BlazeFaceNet : Module<Tensor, Tensor[]>, IOnnxExportable
     {
         string[] f = g.Emit(backbone, inputs, nameof(backbone));
         string Head(Conv2d conv, string name, string feature, long width) =>
-            g.Node("Reshape", [g.Node("Transpose", [g.Emit(conv, feature, name)], Attr("perm", 0L, 2L, 3L, 1L)), g.ConstantInt64(0, -1, width)]);
+            g.Node("Reshape", [g.Node("Transpose", [g.Emit(conv, feature, name)], Ints("perm", 0L, 2L, 3L, 1L)), g.ConstantInt64(0, -1, width)]);
         return
         [
             Head(classifier8, nameof(classifier8), f[2], 1), Head(classifier16, nameof(classifier16), f[3], 1),

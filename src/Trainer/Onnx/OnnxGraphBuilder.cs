@@ -164,7 +164,8 @@ internal sealed class OnnxGraphBuilder
     public static AttributeProto Attr(string name, string value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
-    public static AttributeProto Attr(string name, params long[] values)
+    /// <summary>An INTS attribute (even of one value: Attr(name, 1L) would be an INT).</summary>
+    public static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.AddRange(values);

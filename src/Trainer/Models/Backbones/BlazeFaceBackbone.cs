@@ -62,7 +62,7 @@ internal sealed class BlazeBlock : Module<Tensor, Tensor>, IOnnxExportable
 
         h = g.Emit(pointwise, h, nameof(pointwise));
         string skip = _stride == 2
-            ? g.Node("MaxPool", [x], Attr("kernel_shape", 2L, 2L), Attr("strides", 2L, 2L))
+            ? g.Node("MaxPool", [x], Ints("kernel_shape", 2L, 2L), Ints("strides", 2L, 2L))
             : x;
         if (_channelPad > 0)
         {

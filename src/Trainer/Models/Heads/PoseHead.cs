@@ -84,7 +84,7 @@ internal sealed class PoseHead : Head
 
     private static string Normalize(OnnxGraphBuilder g, string v)
     {
-        string norm = g.Node("ReduceL2", [v], Attr("axes", 1L), Attr("keepdims", 1L));
+        string norm = g.Node("ReduceL2", [v], Ints("axes", 1L), Attr("keepdims", 1L));
         return g.Node("Div", [v, g.Node("Max", [norm, g.ConstantFloat([], Eps)])]);
     }
 

@@ -60,10 +60,10 @@ internal sealed class Conv2dEmitter : ModuleEmitter<Conv2d>
 
         string[] inputs = bias.Length == 0 ? [input, weight] : [input, weight, bias];
         return g.Node("Conv", inputs,
-            Attr("kernel_shape", conv.kernel_size),
-            Attr("strides", conv.stride),
-            Attr("pads", pads),
-            Attr("dilations", conv.dilation),
+            Ints("kernel_shape", conv.kernel_size),
+            Ints("strides", conv.stride),
+            Ints("pads", pads),
+            Ints("dilations", conv.dilation),
             Attr("group", conv.groups));
     }
 }

@@ -13,10 +13,10 @@ internal sealed class MaxPool2dEmitter : ModuleEmitter<MaxPool2d>
         long[] stride = pool.stride ?? pool.kernel_size;
         long[] dilation = pool.dilation ?? [1, 1];
         return g.Node("MaxPool", [input],
-            Attr("kernel_shape", pool.kernel_size),
-            Attr("strides", stride),
-            Attr("pads", p[0], p[1], p[0], p[1]),
-            Attr("dilations", dilation),
+            Ints("kernel_shape", pool.kernel_size),
+            Ints("strides", stride),
+            Ints("pads", p[0], p[1], p[0], p[1]),
+            Ints("dilations", dilation),
             Attr("ceil_mode", pool.ceil_mode ? 1L : 0L));
     }
 }
