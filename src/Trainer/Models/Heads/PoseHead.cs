@@ -69,8 +69,8 @@ internal sealed class PoseHead : Head
         string dot = g.Node("ReduceSum", [g.Node("Mul", [e1, b]), g.ConstantInt64(1)], Attr("keepdims", 1L));
         string e2 = Normalize(g, g.Node("Sub", [b, g.Node("Mul", [dot, e1])]));
         string e3 = g.Node("Sub", [
-            g.Node("Mul", [Roll(g, e1, 1, 2, 0), Roll(g, e2, 2, 0, 1)]),
-            g.Node("Mul", [Roll(g, e1, 2, 0, 1), Roll(g, e2, 1, 2, 0)])]);
+            g.Node("Mul", [Roll(g, e1, 1), Roll(g, e2, 2)]),
+            g.Node("Mul", [Roll(g, e1, 2), Roll(g, e2, 1)])]);
         string Column(string v) => g.Node("Unsqueeze", [v, g.ConstantInt64(2)]);
         return [g.Node("Concat", [Column(e1), Column(e2), Column(e3)], Attr("axis", 2L))];
     }
@@ -88,6 +88,8 @@ internal sealed class PoseHead : Head
         return g.Node("Div", [v, g.Node("Max", [norm, g.ConstantFloat([], Eps)])]);
     }
 
-    private static string Roll(OnnxGraphBuilder g, string v, long i, long j, long k) =>
-        g.Node("Gather", [v, g.ConstantInt64(i, j, k)], Attr("axis", 1L));
+    /// <summary>[x, y, z] rotated left by <paramref name="by"/>: 1 gives [y, z, x], 2 gives [z, x, y].
+    /// Slices and a Concat rather than a Gather, which OpenCV's dnn cannot run with a dynamic batch.</summary>
+    private static string Roll(OnnxGraphBuilder g, string v, long by) =>
+        g.Node("Concat", [BoxHead.Slice(g, v, by, 3), BoxHead.Slice(g, v, 0, by)], Attr("axis", 1L));
 }

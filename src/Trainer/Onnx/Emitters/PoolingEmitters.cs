@@ -12,12 +12,17 @@ internal sealed class MaxPool2dEmitter : ModuleEmitter<MaxPool2d>
         long[] p = pool.padding ?? [0, 0];
         long[] stride = pool.stride ?? pool.kernel_size;
         long[] dilation = pool.dilation ?? [1, 1];
+        if (pool.ceil_mode || dilation.Any(d => d != 1))
+        {
+            // Both are valid ONNX, but OpenCV's dnn importer rejects the attributes; none of our
+            // backbones needs them.
+            throw new NotSupportedException($"cannot export layer '{g.Path}': MaxPool2d with ceil_mode or dilation");
+        }
+
         return g.Node("MaxPool", [input],
             Ints("kernel_shape", pool.kernel_size),
             Ints("strides", stride),
-            Ints("pads", p[0], p[1], p[0], p[1]),
-            Ints("dilations", dilation),
-            Attr("ceil_mode", pool.ceil_mode ? 1L : 0L));
+            Ints("pads", p[0], p[1], p[0], p[1]));
     }
 }
 
