@@ -1,40 +1,126 @@
 using System;
 using System.IO;
 using System.Linq;
+using HeadTracker.Trainer.Cli;
+using HeadTracker.Trainer.Models;
+using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
+using HeadTracker.Trainer.Training;
 
 namespace HeadTracker.Trainer;
 
 internal static class Program
 {
+    private const string Usage = """
+        headtracker-train: builds, fine-tunes and exports head-tracking models.
+
+        Commands:
+          init     --backbone NAME --heads LIST --out DIR [--size N] [--weights FILE.onnx]
+                   [--classes A,B,..] [--multi-label] [--name NAME] [--seed N]
+                   A new model as a checkpoint folder. Backbones: blazeface, resnet18, resnet34,
+                   mobilenetv2. Heads: center, keypoints, box, pose, class, mask. --weights loads
+                   pretrained backbone weights: MediaPipe's BlazeFace ONNX for blazeface, or an
+                   ONNX file whose initializers carry torchvision's names for the others.
+          export   --checkpoint DIR --out FILE.onnx [--fold-bn]
+                   Writes the model as ONNX (opset 17) with its manifest.
+          inspect  FILE.onnx [--nodes]
+                   Prints inputs, outputs, manifest, op counts and parameter count.
+
+        Add --verbose to any command for stack traces of unexpected errors.
+        """;
+
     public static int Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
-            Console.WriteLine("usage: headtracker-train inspect FILE.onnx [--nodes]");
+            Console.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
         }
 
+        var cli = new CliArgs(args.Skip(1));
+        bool verbose = cli.Flag("verbose");
         try
         {
-            switch (args[0])
+            return args[0] switch
             {
-                case "inspect":
-                    if (args.Length < 2)
-                    {
-                        throw new ArgumentException("inspect needs an ONNX file");
-                    }
-
-                    OnnxInspector.Print(args[1], Console.Out, nodes: args.Contains("--nodes"));
-                    return 0;
-                default:
-                    throw new ArgumentException($"unknown command '{args[0]}'");
-            }
+                "init" => Init(cli),
+                "export" => Export(cli),
+                "inspect" => Inspect(cli),
+                _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
+            };
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
         {
             Console.Error.WriteLine($"headtracker-train: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (!verbose)
+        {
+            Console.Error.WriteLine($"headtracker-train: unexpected {e.GetType().Name}: {e.Message} (run with --verbose for details)");
+            return 1;
+        }
+    }
+
+    private static int Init(CliArgs cli)
+    {
+        string backbone = cli.Required("backbone");
+        string[] heads = CliArgs.List(cli.Required("heads"));
+        string output = cli.Required("out");
+        int size = cli.Int("size", 0, 0, 1024);
+        string? weights = cli.Option("weights");
+        string[]? classes = cli.Option("classes") is { } c ? CliArgs.List(c) : null;
+        bool multiLabel = cli.Flag("multi-label");
+        string name = cli.Option("name") ?? "headtracker";
+        int seed = cli.Int("seed", 0);
+        cli.EnsureAllUsed();
+
+        if (!BackboneRegistry.Names.Contains(backbone))
+        {
+            throw new ArgumentException($"option --backbone: '{backbone}' is not one of: {string.Join(", ", BackboneRegistry.Names)}");
+        }
+
+        var config = new ModelConfig
+        {
+            Name = name,
+            Backbone = backbone,
+            InputSize = size,
+            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel })],
+        };
+        config.Validate("options --heads/--classes");
+        TorchSharp.torch.manual_seed(seed);
+        using var net = new MultiHeadNet(config);
+        if (weights != null)
+        {
+            ImportReport report = PretrainedBackbone.Load(net, weights);
+            Console.WriteLine($"Backbone weights from {weights}: {report}");
+        }
+
+        Checkpoint.Save(net, output);
+        long parameters = net.parameters().Sum(p => p.numel());
+        Console.WriteLine($"Wrote {Path.GetFullPath(output)}: {config.Backbone} {net.Backbone.Preprocessing.Height}x{net.Backbone.Preprocessing.Width}, heads {string.Join(", ", heads)}, {parameters:N0} parameters");
+        return 0;
+    }
+
+    private static int Export(CliArgs cli)
+    {
+        string checkpoint = cli.Required("checkpoint");
+        string output = cli.Required("out");
+        bool foldBn = cli.Flag("fold-bn");
+        cli.EnsureAllUsed();
+
+        using MultiHeadNet net = Checkpoint.Load(checkpoint);
+        net.eval();
+        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions { FoldBatchNorm = foldBn }), output);
+        Console.WriteLine($"Wrote {Path.GetFullPath(output)} ({new FileInfo(output).Length:N0} bytes{(foldBn ? ", BatchNorm folded" : "")})");
+        return 0;
+    }
+
+    private static int Inspect(CliArgs cli)
+    {
+        bool nodes = cli.Flag("nodes");
+        string file = cli.Positional() ?? throw new ArgumentException("inspect needs an ONNX file");
+        cli.EnsureAllUsed();
+        OnnxInspector.Print(file, Console.Out, nodes);
+        return 0;
     }
 }

@@ -22,6 +22,8 @@ internal sealed class ModelManifest
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = false,
+        // Plain '+' and quotes in names and descriptions: the JSON is metadata, never HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public string Format { get; set; } = CurrentFormat;

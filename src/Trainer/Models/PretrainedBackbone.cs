@@ -1,0 +1,25 @@
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracker.Trainer.Models.Backbones;
+using HeadTracker.Trainer.Onnx;
+
+namespace HeadTracker.Trainer.Models;
+
+/// <summary>Loads pretrained backbone weights from an ONNX file into a model's backbone.</summary>
+internal static class PretrainedBackbone
+{
+    /// <summary>
+    /// For blazeface: MediaPipe's BlazeFace ONNX (its TensorFlow layer names). For the others: an
+    /// ONNX file whose initializers carry torchvision's names ("conv1.weight", "layer1.0.bn1.running_mean",
+    /// ...); tensors the backbone lacks, like a classifier, are ignored. Every backbone tensor must
+    /// be found with the right shape.
+    /// </summary>
+    /// <exception cref="System.IO.InvalidDataException">A backbone tensor is missing or misshapen.</exception>
+    public static ImportReport Load(MultiHeadNet net, string path)
+    {
+        Dictionary<string, string> map = net.Backbone is BlazeFaceBackbone
+            ? BlazeFaceWeights.NameMap(prefix: "", heads: false)
+            : net.Backbone.state_dict().Keys.ToDictionary(k => k, k => k);
+        return OnnxWeights.Load(net.Backbone, path, map, strict: true);
+    }
+}

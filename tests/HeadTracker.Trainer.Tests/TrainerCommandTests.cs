@@ -1,0 +1,65 @@
+using System;
+using System.IO;
+using HeadTracker.Tests;
+
+namespace HeadTracker.Trainer.Tests;
+
+/// <summary>headtracker-train as a user runs it.</summary>
+public sealed class TrainerCommandTests : IDisposable
+{
+    private readonly string _dir = Repo.NewTempDir("train-cli");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static Processes.Result Train(params string[] args) =>
+        Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-train.dll"), .. args], timeoutSeconds: 180);
+
+    [Fact]
+    public void Init_export_inspect_shows_the_manifest()
+    {
+        string checkpoint = Path.Combine(_dir, "ck");
+        string onnx = Path.Combine(_dir, "model.onnx");
+        var init = Train("init", "--backbone", "blazeface", "--heads", "center,keypoints,box,pose,mask",
+            "--weights", Repo.BlazeFaceFront, "--out", checkpoint, "--name", "cli-test");
+        Assert.True(init.ExitCode == 0, init.All);
+        Assert.Contains("50 matched, 0 missing, 0 shape-mismatched", init.StdOut, StringComparison.Ordinal);
+
+        var export = Train("export", "--checkpoint", checkpoint, "--out", onnx, "--fold-bn");
+        Assert.True(export.ExitCode == 0, export.All);
+
+        var inspect = Train("inspect", onnx);
+        Assert.True(inspect.ExitCode == 0, inspect.All);
+        Assert.Contains("input     input float[batch,3,128,128]", inspect.StdOut, StringComparison.Ordinal);
+        Assert.Contains("output    keypoints float[batch,6,2]", inspect.StdOut, StringComparison.Ordinal);
+        Assert.Contains("\"name\": \"cli-test\"", inspect.StdOut, StringComparison.Ordinal);
+        Assert.Contains("\"architecture\": \"blazeface+center+keypoints+box+pose+mask\"", inspect.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("BatchNormalization", inspect.StdOut, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("corrupt-onnx")]
+    [InlineData("missing-checkpoint")]
+    [InlineData("unknown-backbone")]
+    [InlineData("unknown-head")]
+    [InlineData("unknown-option")]
+    public void Bad_input_gets_one_line_and_exit_code_2(string kind)
+    {
+        string corrupt = Path.Combine(_dir, "corrupt.onnx");
+        File.WriteAllText(corrupt, "garbage");
+        (string[] args, string expected) = kind switch
+        {
+            "corrupt-onnx" => (new[] { "inspect", corrupt }, corrupt),
+            "missing-checkpoint" => (["export", "--checkpoint", Path.Combine(_dir, "nope"), "--out", Path.Combine(_dir, "x.onnx")], "nope"),
+            "unknown-backbone" => (["init", "--backbone", "vgg", "--heads", "center", "--out", _dir], "'vgg'"),
+            "unknown-head" => (["init", "--backbone", "blazeface", "--heads", "center,ears", "--out", _dir], "kind 'ears'"),
+            "unknown-option" => (["inspect", corrupt, "--colour"], "'--colour'"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+
+        var r = Train(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("headtracker-train: ", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+    }
+}
