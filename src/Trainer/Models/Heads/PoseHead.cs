@@ -11,8 +11,10 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// <summary>
 /// Head orientation through the continuous 6D representation (Zhou et al. 2019): two predicted
 /// 3-vectors are made orthonormal by Gram-Schmidt and completed by their cross product. Output
-/// [N,3,3], a rotation matrix whose columns are the head's x, y, z axes in camera coordinates
-/// (x right, y down, z forward). Yaw, pitch and roll in degrees are derived from it.
+/// [N,3,3], a rotation matrix whose columns are the head's axes (x toward its left ear, y down,
+/// z toward the back of the head) in camera coordinates (x right, y down, z away from the camera);
+/// a face looking into the camera is the identity. Yaw, pitch and roll in degrees follow from it
+/// (<see cref="Runtime.Pose.Rotation"/>).
 /// </summary>
 internal sealed class PoseHead : Head
 {
@@ -57,7 +59,7 @@ internal sealed class PoseHead : Head
         Kind = "pose",
         Shape = [-1, 3, 3],
         Representation = "rotation_matrix",
-        Coordinates = "columns are the head's x (to its left), y (down), z (forward, out of the face) axes in camera coordinates: x right, y down, z away from the camera",
+        Coordinates = "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in camera coordinates (x right, y down, z away from the camera); identity = facing the camera; R = Ry(yaw) Rx(pitch) Rz(roll)",
         Activation = "none",
     };
 

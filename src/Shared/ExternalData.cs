@@ -1,0 +1,30 @@
+using System;
+using System.IO;
+
+namespace HeadTracker;
+
+/// <summary>
+/// Finds what ./build.sh fetches into external/ (models, photos, meshes), searching up from the
+/// program's folder and from the current folder. Compiled into each program that needs it.
+/// </summary>
+internal static class ExternalData
+{
+    /// <summary>The path of external/<paramref name="relative"/> (a file or a folder).</summary>
+    /// <exception cref="FileNotFoundException">Not fetched; the message says how to fetch it.</exception>
+    public static string Find(string relative)
+    {
+        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (DirectoryInfo? dir = new(start); dir != null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "external", relative);
+                if (File.Exists(candidate) || Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new FileNotFoundException($"external/{relative} not found: run ./build.sh setup to fetch it, or pass its path.", relative);
+    }
+}

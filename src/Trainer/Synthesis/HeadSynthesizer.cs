@@ -1,0 +1,349 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using HeadTracker.Runtime.Pose;
+using HeadTracker.Trainer.Data;
+using OpenCvSharp;
+
+namespace HeadTracker.Trainer.Synthesis;
+
+/// <summary>Ranges the generator samples from.</summary>
+internal sealed record SynthOptions
+{
+    public int Size { get; init; } = 128;
+
+    public int Seed { get; init; }
+
+    public double MaxYaw { get; init; } = 90;
+
+    public double MaxPitch { get; init; } = 60;
+
+    public double MaxRoll { get; init; } = 45;
+
+    /// <summary>Face width (ear to ear) as a fraction of the image width.</summary>
+    public double MinFaceFraction { get; init; } = 0.2;
+
+    public double MaxFaceFraction { get; init; } = 0.6;
+
+    /// <summary>Share of samples drawn from held-out identities (labelled split "valid").</summary>
+    public double ValidFraction { get; init; } = 0.1;
+
+    /// <summary>Photos whose faces are held out for validation (by file name).</summary>
+    public IReadOnlyCollection<string> ValidPhotos { get; init; } = ["sample6.jpg"];
+}
+
+/// <summary>One generated image: JPEG bytes as written, the decoded pixels, the head mask, labels.</summary>
+internal sealed record SynthSample(byte[] Jpeg, Mat Image, Mat Mask, HeadLabel Label) : IDisposable
+{
+    public void Dispose()
+    {
+        Image.Dispose();
+        Mask.Dispose();
+    }
+}
+
+/// <summary>
+/// Renders heads with exact labels: a real face texture (unwrapped from a photo onto MediaPipe's
+/// canonical mesh) on a procedural skull with hair and a neck, at a random 6-DoF pose, lit from a
+/// random direction, over a real background photo, with optional occluder, blur, noise and JPEG
+/// artefacts. Deterministic: sample i depends only on (seed, i). Thread-safe: each call makes its
+/// own scratch buffers.
+/// </summary>
+internal sealed class HeadSynthesizer
+{
+    /// <summary>The skull's centre in the head frame (cm): the labelled head centre.</summary>
+    public static readonly (float X, float Y, float Z) HeadCentre = (0f, -2f, 5f);
+
+    private const byte FaceId = 1, SkullId = 2, NeckId = 3, OccluderId = 255;
+    private readonly Mesh _face, _skull, _neck;
+    private readonly FaceIdentity[] _train, _valid;
+    private readonly byte[][] _backgrounds;
+    private readonly int[] _backgroundSizes;
+    private readonly double[][] _keypoints;
+
+    public HeadSynthesizer(Mesh face, IReadOnlyList<FaceIdentity> identities, IReadOnlyList<Mat> backgrounds, SynthOptions options)
+    {
+        Options = options;
+        _face = face;
+        // Head frame: x toward the left ear, y down, z back. The face mesh's forehead is near
+        // y = -8, chin y = +9.4, nose tip z = -7.6, tragion z = +2.4.
+        _skull = Mesh.Ellipsoid(HeadCentre, (7.6f, 10f, 9.3f), 32, 20);
+        _neck = Mesh.Cylinder((0f, 0f, 0f), 5.2f, 22f, 24);
+        _train = [.. identities.Where(i => !options.ValidPhotos.Contains(i.Id.Split('#')[0]))];
+        _valid = [.. identities.Where(i => options.ValidPhotos.Contains(i.Id.Split('#')[0]))];
+        if (_train.Length == 0)
+        {
+            throw new InvalidDataException("no face identities left for training after holding out " + string.Join(", ", options.ValidPhotos));
+        }
+
+        if (backgrounds.Count == 0)
+        {
+            throw new InvalidDataException("no background images");
+        }
+
+        // Each background kept at twice the output size on its short side, for random crops.
+        int side = options.Size * 2;
+        _backgrounds = new byte[backgrounds.Count][];
+        _backgroundSizes = new int[backgrounds.Count * 2];
+        for (int i = 0; i < backgrounds.Count; i++)
+        {
+            Mat bg = backgrounds[i];
+            double scale = (double)side / Math.Min(bg.Width, bg.Height);
+            using var resized = bg.Resize(new Size(Math.Max(side, (int)Math.Round(bg.Width * scale)), Math.Max(side, (int)Math.Round(bg.Height * scale))), 0, 0, InterpolationFlags.Area);
+            _backgroundSizes[i * 2] = resized.Width;
+            _backgroundSizes[(i * 2) + 1] = resized.Height;
+            resized.GetArray(out Vec3b[] px);
+            _backgrounds[i] = new byte[px.Length * 3];
+            for (int p = 0; p < px.Length; p++)
+            {
+                _backgrounds[i][p * 3] = px[p].Item0;
+                _backgrounds[i][(p * 3) + 1] = px[p].Item1;
+                _backgrounds[i][(p * 3) + 2] = px[p].Item2;
+            }
+        }
+
+        _keypoints = FaceIdentity.KeypointPositions(face);
+    }
+
+    public SynthOptions Options { get; }
+
+    public int TrainIdentities => _train.Length;
+
+    public int ValidIdentities => _valid.Length;
+
+    /// <summary>Renders sample <paramref name="index"/>; its image file name is NNNNNN.jpg.</summary>
+    /// <param name="fixedPose">Yaw, pitch, roll to use instead of random ones; the head is then
+    /// centred, half the image wide, and never occluded (for tests and previews).</param>
+    public SynthSample Generate(int index, (double Yaw, double Pitch, double Roll)? fixedPose = null)
+    {
+        var rng = new Random(HashCode.Combine(Options.Seed, index, 0x5EED));
+        int s = Options.Size;
+        bool valid = _valid.Length > 0 && rng.NextDouble() < Options.ValidFraction;
+        FaceIdentity identity = valid ? _valid[rng.Next(_valid.Length)] : _train[rng.Next(_train.Length)];
+
+        // Pose: half the samples near frontal, half spread over the whole range.
+        double yaw = Spread(rng, Options.MaxYaw), pitch = Spread(rng, Options.MaxPitch), roll = Spread(rng, Options.MaxRoll);
+        if (fixedPose is { } fixedAngles)
+        {
+            (yaw, pitch, roll) = fixedAngles;
+        }
+
+        double[] r = new double[9];
+        Rotation.FromEuler(yaw, pitch, roll, r);
+
+        double fov = (45 + (rng.NextDouble() * 30)) * Math.PI / 180;
+        double f = s / 2.0 / Math.Tan(fov / 2);
+        var k = new Intrinsics(f, f, s / 2.0, s / 2.0);
+        double faceFraction = Options.MinFaceFraction + (rng.NextDouble() * (Options.MaxFaceFraction - Options.MinFaceFraction));
+        double margin = 0.3 * faceFraction * s;
+        double u = margin + (rng.NextDouble() * (s - (2 * margin))), v = margin + (rng.NextDouble() * (s - (2 * margin)));
+        if (fixedPose != null)
+        {
+            (faceFraction, u, v) = (0.5, s / 2.0, s / 2.0);
+        }
+
+        double z = f * 15.3 / (faceFraction * s);
+        var centreCam = ((u - k.Cx) * z / f, (v - k.Cy) * z / f, z);
+        var rotated = new Placement(r, [0, 0, 0]).Rotate(HeadCentre.X, HeadCentre.Y, HeadCentre.Z);
+        var pose = new Placement(r, [centreCam.Item1 - rotated.X, centreCam.Item2 - rotated.Y, centreCam.Item3 - rotated.Z]);
+
+        var raster = new Rasterizer(s, s);
+        raster.Clear(Background(rng, s));
+        double lx = (rng.NextDouble() * 2) - 1, ly = (rng.NextDouble() * 1.6) - 0.6, lz = 0.6 + rng.NextDouble();
+        double ln = Math.Sqrt((lx * lx) + (ly * ly) + (lz * lz));
+        raster.LightDirection = (lx / ln, ly / ln, lz / ln);
+        raster.Ambient = 0.35 + (rng.NextDouble() * 0.3);
+        raster.Diffuse = 0.45 + (rng.NextDouble() * 0.4);
+
+        float gain = 0.8f + (0.4f * (float)rng.NextDouble());
+        (float B, float G, float R) tint = (gain * (0.92f + (0.16f * (float)rng.NextDouble())), gain, gain * (0.92f + (0.16f * (float)rng.NextDouble())));
+        (float B, float G, float R) skin = (identity.Skin.B * tint.B, identity.Skin.G * tint.G, identity.Skin.R * tint.R);
+        (float B, float G, float R) hair = HairColour(rng);
+        // The neck stays upright under the turning head: it hangs from the skull's base in camera
+        // space, turned only by a third of the yaw.
+        double[] neckR = new double[9];
+        Rotation.FromEuler(yaw / 3, 0, 0, neckR);
+        var neckTop = pose.Apply(0, 4, 4.5);
+        var neckPose = new Placement(neckR, [neckTop.X, neckTop.Y, neckTop.Z]);
+        raster.Draw(_neck, neckPose, k, new FlatMaterial((skin.B * 0.85f, skin.G * 0.85f, skin.R * 0.85f)), NeckId);
+        // Hairline: bald (0.1) to long hair at the back (0.85); the front line near the forehead.
+        var hairMaterial = new HairMaterial(hair, skin, 0.22f + (0.12f * (float)rng.NextDouble()), 0.45f + (0.4f * (float)rng.NextDouble()), rng.Next());
+        raster.Draw(_skull, pose, k, hairMaterial, SkullId);
+        raster.Draw(_face, pose, k, new AtlasMaterial(identity.Atlas, tint), FaceId);
+
+        if (rng.NextDouble() < 0.15 && fixedPose == null)
+        {
+            Occlude(raster, rng);
+        }
+
+        HeadLabel label = Label(index, identity, valid, raster, pose, k, yaw, pitch, roll, r);
+        var mask = new Mat(s, s, MatType.CV_8UC1);
+        byte[] maskBytes = new byte[s * s];
+        for (int i = 0; i < maskBytes.Length; i++)
+        {
+            maskBytes[i] = raster.Ids[i] is FaceId or SkullId ? (byte)255 : (byte)0;
+        }
+
+        mask.SetArray(maskBytes);
+        using Mat degraded = Degrade(raster.Color, s, rng);
+        int quality = 40 + rng.Next(56);
+        Cv2.ImEncode(".jpg", degraded, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
+        Mat decoded = Cv2.ImDecode(jpeg, ImreadModes.Color);
+        return new SynthSample(jpeg, decoded, mask, label);
+    }
+
+    private HeadLabel Label(int index, FaceIdentity identity, bool valid, Rasterizer raster, Placement pose, Intrinsics k,
+        double yaw, double pitch, double roll, double[] r)
+    {
+        int s = Options.Size;
+        var c = pose.Apply(HeadCentre.X, HeadCentre.Y, HeadCentre.Z);
+        (double cx, double cy) = k.Project(c.X, c.Y, c.Z);
+
+        var keypoints = new double[6][];
+        for (int i = 0; i < 6; i++)
+        {
+            var p = pose.Apply(_keypoints[i][0], _keypoints[i][1], _keypoints[i][2]);
+            (double x, double y) = k.Project(p.X, p.Y, p.Z);
+            keypoints[i] = [x, y, Visible(raster, x, y, p.Z) ? 1 : 0];
+        }
+
+        double x0 = double.MaxValue, y0 = double.MaxValue, x1 = double.MinValue, y1 = double.MinValue;
+        for (int i = 0; i < _face.VertexCount; i++)
+        {
+            var p = pose.Apply(_face.Positions[i * 3], _face.Positions[(i * 3) + 1], _face.Positions[(i * 3) + 2]);
+            (double x, double y) = k.Project(p.X, p.Y, p.Z);
+            x0 = Math.Min(x0, x);
+            y0 = Math.Min(y0, y);
+            x1 = Math.Max(x1, x);
+            y1 = Math.Max(y1, y);
+        }
+
+        string name = $"{index:D6}";
+        return new HeadLabel
+        {
+            Image = name + ".jpg",
+            Width = s,
+            Height = s,
+            Source = "synthetic",
+            Identity = identity.Id,
+            Split = valid ? "valid" : "train",
+            Center = [Round(cx), Round(cy)],
+            CenterNorm = [Round((2 * cx / s) - 1), Round((2 * cy / s) - 1)],
+            Keypoints = [.. keypoints.Select(p => new[] { Round(p[0]), Round(p[1]), p[2] })],
+            Box = [Round(x0), Round(y0), Round(x1), Round(y1)],
+            Pose = new PoseLabel(Round(yaw), Round(pitch), Round(roll), [.. r.Select(Round)], [.. pose.T.Select(Round)]),
+            Intrinsics = [Round(k.Fx), Round(k.Fy), Round(k.Cx), Round(k.Cy)],
+            Mask = name + "_mask.png",
+        };
+    }
+
+    /// <summary>A keypoint is visible when it is in the frame and the nearest surface there is the
+    /// head itself at the keypoint's depth (not the back of the head, an occluder or off-frame).</summary>
+    private static bool Visible(Rasterizer raster, double x, double y, double z)
+    {
+        int ix = (int)x, iy = (int)y;
+        if (ix < 0 || iy < 0 || ix >= raster.Width || iy >= raster.Height)
+        {
+            return false;
+        }
+
+        int i = (iy * raster.Width) + ix;
+        return raster.Ids[i] is FaceId or SkullId && raster.Depth[i] > z - 1.0;
+    }
+
+    private static double Round(double v) => Math.Round(v, 4);
+
+    private static double Spread(Random rng, double max) =>
+        rng.NextDouble() < 0.5
+            ? Math.Clamp(Gaussian(rng) * max / 3, -max, max)
+            : ((rng.NextDouble() * 2) - 1) * max;
+
+    private static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static (float B, float G, float R) HairColour(Random rng)
+    {
+        (float B, float G, float R)[] palette =
+        [
+            (20, 22, 28), (25, 35, 55), (30, 50, 85), (40, 70, 120), (60, 110, 170), (150, 160, 170), (35, 40, 45), (20, 30, 40),
+        ];
+        var c = palette[rng.Next(palette.Length)];
+        float g = 0.8f + (0.4f * (float)rng.NextDouble());
+        return (c.B * g, c.G * g, c.R * g);
+    }
+
+    private byte[] Background(Random rng, int s)
+    {
+        int i = rng.Next(_backgrounds.Length);
+        int w = _backgroundSizes[i * 2], h = _backgroundSizes[(i * 2) + 1];
+        // A crop of 1 to 2 output sizes, resized to the output.
+        int crop = s + rng.Next(Math.Min(w, h) - s + 1);
+        int x0 = rng.Next(w - crop + 1), y0 = rng.Next(h - crop + 1);
+        byte[] src = _backgrounds[i];
+        byte[] dst = new byte[s * s * 3];
+        double scale = (double)crop / s;
+        bool mirror = rng.Next(2) == 0;
+        for (int y = 0; y < s; y++)
+        {
+            for (int x = 0; x < s; x++)
+            {
+                double sx = x0 + ((mirror ? s - 1 - x + 0.5 : x + 0.5) * scale), sy = y0 + ((y + 0.5) * scale);
+                FaceIdentity.Bilinear(src, w * 3, w, h, sx, sy, dst, ((y * s) + x) * 3);
+            }
+        }
+
+        return dst;
+    }
+
+    /// <summary>A hand-sized blob of background texture over part of the head.</summary>
+    private void Occlude(Rasterizer raster, Random rng)
+    {
+        int s = raster.Width;
+        byte[] patch = Background(rng, s);
+        double cx = rng.NextDouble() * s, cy = rng.NextDouble() * s;
+        double rx = s * (0.1 + (0.15 * rng.NextDouble())), ry = s * (0.1 + (0.2 * rng.NextDouble()));
+        for (int y = 0; y < s; y++)
+        {
+            for (int x = 0; x < s; x++)
+            {
+                double dx = (x - cx) / rx, dy = (y - cy) / ry;
+                if ((dx * dx) + (dy * dy) <= 1)
+                {
+                    int i = (y * s) + x;
+                    raster.Color[i * 3] = patch[i * 3];
+                    raster.Color[(i * 3) + 1] = patch[(i * 3) + 1];
+                    raster.Color[(i * 3) + 2] = patch[(i * 3) + 2];
+                    raster.Ids[i] = OccluderId;
+                    raster.Depth[i] = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>Camera imperfections: contrast, brightness and sensor noise (from our own random
+    /// stream, so a seed reproduces them), then sometimes blur.</summary>
+    private static Mat Degrade(byte[] bgr, int size, Random rng)
+    {
+        double contrast = 0.8 + (0.4 * rng.NextDouble()), brightness = (rng.NextDouble() * 40) - 20;
+        double sigma = rng.NextDouble() < 0.7 ? rng.NextDouble() * 6 : 0;
+        for (int i = 0; i < bgr.Length; i++)
+        {
+            double v = (bgr[i] * contrast) + brightness + (sigma > 0 ? Gaussian(rng) * sigma : 0);
+            bgr[i] = v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)(v + 0.5);
+        }
+
+        Mat result;
+        using (var view = Mat.FromPixelData(size, size, MatType.CV_8UC3, bgr))
+        {
+            result = view.Clone();
+        }
+
+        if (rng.NextDouble() < 0.35)
+        {
+            Cv2.GaussianBlur(result, result, new Size(0, 0), 0.5 + rng.NextDouble());
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using HeadTracker.Runtime.Detection;
+using HeadTracker.Trainer.Data;
+using OpenCvSharp;
+
+namespace HeadTracker.Trainer.Synthesis;
+
+/// <summary>Builds a <see cref="HeadSynthesizer"/> from the fetched data and writes data sets.</summary>
+internal static class SynthCommand
+{
+    /// <summary>Where the generator's inputs come from; null means the fetched defaults.</summary>
+    internal sealed record Sources(string? Faces = null, string? Backgrounds = null, string? Mesh = null, string? Detector = null);
+
+    /// <summary>Background photos: every jpg/png of a folder except ones known to show faces.</summary>
+    private static readonly string[] s_notBackgrounds = ["messi5.jpg", "lena.jpg", "lena.png"];
+
+    public static HeadSynthesizer Create(SynthOptions options, Sources sources, TextWriter log)
+    {
+        string meshPath = sources.Mesh ?? ExternalData.Find(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb"));
+        string facesDir = sources.Faces ?? ExternalData.Find("faces");
+        string backgroundsDir = sources.Backgrounds ?? ExternalData.Find("opencv-data");
+        string detectorPath = sources.Detector ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
+
+        Mesh face = Mesh.LoadCanonicalFace(meshPath);
+        string[] photos = Images(facesDir);
+        List<FaceIdentity> identities;
+        using (var detector = new BlazeFaceDetector(detectorPath))
+        {
+            identities = FaceIdentity.FromPhotos(photos, face, detector);
+        }
+
+        var backgrounds = new List<Mat>();
+        try
+        {
+            foreach (string file in Images(backgroundsDir).Where(f => !s_notBackgrounds.Contains(Path.GetFileName(f))))
+            {
+                Mat bg = Cv2.ImRead(file, ImreadModes.Color);
+                if (bg.Empty() || Math.Min(bg.Width, bg.Height) < 64)
+                {
+                    bg.Dispose();
+                    continue;
+                }
+
+                backgrounds.Add(bg);
+            }
+
+            var synth = new HeadSynthesizer(face, identities, backgrounds, options);
+            log.WriteLine($"Generator: {identities.Count} face identities from {photos.Length} photos in {facesDir} " +
+                $"({synth.TrainIdentities} train, {synth.ValidIdentities} held out: {string.Join(", ", options.ValidPhotos)}), {backgrounds.Count} backgrounds from {backgroundsDir}");
+            return synth;
+        }
+        finally
+        {
+            foreach (Mat bg in backgrounds)
+            {
+                bg.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> samples into <paramref name="outDir"/>: NNNNNN.jpg,
+    /// NNNNNN_mask.png and labels.jsonl. Built in a temporary folder and renamed into place.
+    /// Returns images per second.
+    /// </summary>
+    public static double Write(HeadSynthesizer synth, string outDir, int count, int threads, TextWriter log)
+    {
+        string full = Path.GetFullPath(outDir);
+        string parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var labels = new HeadLabel[count];
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+            {
+                using SynthSample sample = synth.Generate(i);
+                File.WriteAllBytes(Path.Combine(temp, sample.Label.Image), sample.Jpeg);
+                Cv2.ImWrite(Path.Combine(temp, sample.Label.Mask!), sample.Mask);
+                labels[i] = sample.Label;
+            });
+            double rate = count / clock.Elapsed.TotalSeconds;
+            LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
+            if (Directory.Exists(full))
+            {
+                Directory.Delete(full, recursive: true);
+            }
+
+            Directory.Move(temp, full);
+            log.WriteLine($"Wrote {count} images with labels to {full} in {clock.Elapsed.TotalSeconds:F1} s ({rate:F0} images/s on {threads} threads); " +
+                $"{labels.Count(l => l.Split == "valid")} from held-out identities");
+            return rate;
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    private static string[] Images(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            throw new DirectoryNotFoundException($"image folder not found: {dir}");
+        }
+
+        return [.. Directory.GetFiles(dir).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal)];
+    }
+}
