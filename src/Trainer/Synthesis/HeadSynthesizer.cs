@@ -55,6 +55,7 @@ internal sealed class HeadSynthesizer
     /// <summary>The skull's centre in the head frame (cm): the labelled head centre.</summary>
     public static readonly (float X, float Y, float Z) HeadCentre = (0f, -2f, 5f);
 
+    private const double MinDistance = 35;
     private const byte FaceId = 1, SkullId = 2, NeckId = 3, OccluderId = 255;
     private readonly Mesh _face, _skull, _neck;
     private readonly FaceIdentity[] _train, _valid;
@@ -134,7 +135,6 @@ internal sealed class HeadSynthesizer
 
         double fov = (45 + (rng.NextDouble() * 30)) * Math.PI / 180;
         double f = s / 2.0 / Math.Tan(fov / 2);
-        var k = new Intrinsics(f, f, s / 2.0, s / 2.0);
         double faceFraction = Options.MinFaceFraction + (rng.NextDouble() * (Options.MaxFaceFraction - Options.MinFaceFraction));
         double margin = 0.3 * faceFraction * s;
         double u = margin + (rng.NextDouble() * (s - (2 * margin))), v = margin + (rng.NextDouble() * (s - (2 * margin)));
@@ -143,7 +143,16 @@ internal sealed class HeadSynthesizer
             (faceFraction, u, v) = (0.5, s / 2.0, s / 2.0);
         }
 
+        // A webcam sees a head from 35 cm away or more: closer, perspective would stretch it
+        // unlike any real frame. Big faces then come from a longer lens.
         double z = f * 15.3 / (faceFraction * s);
+        if (z < MinDistance)
+        {
+            z = MinDistance;
+            f = faceFraction * s * z / 15.3;
+        }
+
+        var k = new Intrinsics(f, f, s / 2.0, s / 2.0);
         var centreCam = ((u - k.Cx) * z / f, (v - k.Cy) * z / f, z);
         var rotated = new Placement(r, [0, 0, 0]).Rotate(HeadCentre.X, HeadCentre.Y, HeadCentre.Z);
         var pose = new Placement(r, [centreCam.Item1 - rotated.X, centreCam.Item2 - rotated.Y, centreCam.Item3 - rotated.Z]);

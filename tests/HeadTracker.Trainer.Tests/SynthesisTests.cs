@@ -1,0 +1,165 @@
+using System;
+using System.IO;
+using System.Linq;
+using HeadTracker.Tests;
+using HeadTracker.Trainer.Data;
+using HeadTracker.Trainer.Synthesis;
+
+namespace HeadTracker.Trainer.Tests;
+
+/// <summary>One generator for the class: building it detects and unwraps the photo faces.</summary>
+public sealed class SynthFixture
+{
+    internal HeadSynthesizer Synth { get; } = SynthCommand.Create(new SynthOptions { Size = 128, Seed = 11 }, new SynthCommand.Sources(), TextWriter.Null);
+}
+
+public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
+{
+    private const int RightEye = 0, LeftEye = 1, Nose = 2, Mouth = 3, RightEar = 4, LeftEar = 5;
+
+    private HeadLabel Render((double, double, double) pose, out byte[] mask)
+    {
+        using SynthSample s = fixture.Synth.Generate(1, pose);
+        s.Mask.GetArray(out mask);
+        return s.Label;
+    }
+
+    [Fact]
+    public void Canonical_face_mesh_loads_with_outward_normals()
+    {
+        Mesh face = Mesh.LoadCanonicalFace(ExternalData.Find(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));
+        Assert.Equal(468, face.VertexCount);
+        Assert.Equal(898 * 3, face.Triangles.Length);
+        Assert.True(face.Normals[(1 * 3) + 2] < -0.5f, "the nose tip's normal should point out of the face (-z)");
+        Assert.True(face.Positions[(33 * 3)] < 0 && face.Positions[263 * 3] > 0, "the right eye is on -x, the left on +x");
+
+        string bad = Path.Combine(Repo.NewTempDir("mesh"), "bad.binarypb");
+        File.WriteAllBytes(bad, [0x0a, 0x05, 1, 2]);
+        var e = Assert.Throws<InvalidDataException>(() => Mesh.LoadCanonicalFace(bad));
+        Assert.Contains(bad, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Frontal_head_has_its_keypoints_where_a_face_has_them()
+    {
+        HeadLabel l = Render((0, 0, 0), out byte[] mask);
+        double[][] k = l.Keypoints!;
+        Assert.True(k[RightEye][0] < k[Nose][0] && k[Nose][0] < k[LeftEye][0], "right eye, nose, left eye from image left to right");
+        Assert.True(k[RightEye][1] < k[Nose][1] && k[Nose][1] < k[Mouth][1], "eyes above the nose above the mouth");
+        Assert.InRange(k[Nose][0], 64 - 2, 64 + 2);
+        Assert.InRange(l.CenterNorm![0], -0.02, 0.02);
+        Assert.InRange(l.CenterNorm![1], -0.02, 0.02);
+        foreach (int i in new[] { RightEye, LeftEye, Nose, Mouth })
+        {
+            Assert.Equal(1, k[i][2]);
+            Assert.Equal(255, mask[((int)k[i][1] * 128) + (int)k[i][0]]);
+            Assert.True(k[i][0] > l.Box![0] && k[i][0] < l.Box[2] && k[i][1] > l.Box[1] && k[i][1] < l.Box[3]);
+        }
+
+        Assert.Equal(0.0, l.Pose!.Yaw);
+        Assert.Equal([1.0, 0, 0, 0, 1, 0, 0, 0, 1], l.Pose.Rotation);
+    }
+
+    [Theory]
+    [InlineData(40, 0, 0)]
+    [InlineData(-40, 0, 0)]
+    [InlineData(0, 30, 0)]
+    [InlineData(0, -30, 0)]
+    [InlineData(0, 0, 20)]
+    [InlineData(0, 0, -20)]
+    public void Rendered_head_turns_the_way_its_pose_label_says(double yaw, double pitch, double roll)
+    {
+        HeadLabel front = Render((0, 0, 0), out _);
+        HeadLabel turned = Render((yaw, pitch, roll), out _);
+        double[][] k = turned.Keypoints!, f = front.Keypoints!;
+        if (yaw != 0)
+        {
+            // yaw > 0: the face turns toward the image's left.
+            Assert.Equal(Math.Sign(-yaw), Math.Sign(k[Nose][0] - f[Nose][0]));
+        }
+
+        if (pitch != 0)
+        {
+            // pitch > 0: the face tilts down.
+            Assert.Equal(Math.Sign(pitch), Math.Sign(k[Nose][1] - f[Nose][1]));
+        }
+
+        if (roll != 0)
+        {
+            // roll > 0: clockwise in the image, so the left eye (image right) drops.
+            Assert.Equal(Math.Sign(roll), Math.Sign(k[LeftEye][1] - k[RightEye][1]));
+        }
+
+        Assert.Equal(yaw, turned.Pose!.Yaw, 3);
+        Assert.Equal(pitch, turned.Pose.Pitch, 3);
+        Assert.Equal(roll, turned.Pose.Roll, 3);
+    }
+
+    [Fact]
+    public void In_profile_the_far_ear_is_hidden_and_the_near_ear_visible()
+    {
+        HeadLabel left = Render((70, 0, 0), out _); // face toward image left: the subject's left side faces us
+        Assert.Equal(0, left.Keypoints![RightEar][2]);
+        Assert.Equal(1, left.Keypoints[LeftEar][2]);
+        HeadLabel right = Render((-70, 0, 0), out _);
+        Assert.Equal(1, right.Keypoints![RightEar][2]);
+        Assert.Equal(0, right.Keypoints[LeftEar][2]);
+    }
+
+    [Fact]
+    public void Same_seed_and_index_give_the_same_image_and_labels()
+    {
+        using SynthSample a = fixture.Synth.Generate(17), b = fixture.Synth.Generate(17), c = fixture.Synth.Generate(18);
+        Assert.Equal(a.Jpeg, b.Jpeg);
+        Assert.Equal(a.Label.ToJson(), b.Label.ToJson());
+        Assert.NotEqual(a.Jpeg, c.Jpeg);
+    }
+
+    [Fact]
+    public void Samples_cover_the_pose_ranges_and_hold_out_whole_identities()
+    {
+        var labels = Enumerable.Range(0, 300).Select(i =>
+        {
+            using SynthSample s = fixture.Synth.Generate(i);
+            return s.Label;
+        }).ToList();
+
+        Assert.All(labels, l => Assert.Null(LabelsFile.Check(l)));
+        Assert.InRange(labels.Max(l => Math.Abs(l.Pose!.Yaw)), 75, 90);
+        Assert.InRange(labels.Max(l => Math.Abs(l.Pose!.Pitch)), 50, 60);
+        Assert.InRange(labels.Max(l => Math.Abs(l.Pose!.Roll)), 38, 45);
+        var valid = labels.Where(l => l.Split == "valid").ToList();
+        Assert.InRange(valid.Count, 10, 60);
+        Assert.All(valid, l => Assert.StartsWith("sample6.jpg#", l.Identity, StringComparison.Ordinal));
+        Assert.All(labels.Where(l => l.Split == "train"), l => Assert.DoesNotContain("sample6.jpg", l.Identity, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Written_data_set_has_every_image_mask_and_label()
+    {
+        string dir = Repo.NewTempDir("synth-set");
+        try
+        {
+            string output = Path.Combine(dir, "set");
+            SynthCommand.Write(fixture.Synth, output, 12, 2, TextWriter.Null);
+            var skipped = new SkipReport();
+            var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), skipped, strict: true);
+            Assert.Equal(12, labels.Count);
+            Assert.Equal(0, skipped.Count);
+            foreach (HeadLabel l in labels)
+            {
+                using var image = OpenCvSharp.Cv2.ImRead(Path.Combine(output, l.Image));
+                using var mask = OpenCvSharp.Cv2.ImRead(Path.Combine(output, l.Mask!), OpenCvSharp.ImreadModes.Unchanged);
+                Assert.Equal(128, image.Width);
+                Assert.Equal(OpenCvSharp.MatType.CV_8UC1, mask.Type());
+            }
+
+            Assert.Equal(Enumerable.Range(0, 12).Select(i => $"{i:D6}.jpg"), labels.Select(l => l.Image));
+            Assert.DoesNotContain(Directory.GetDirectories(dir), d => Path.GetFileName(d).StartsWith('.'));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
