@@ -32,6 +32,11 @@ internal static class Program
                    [--faces DIR] [--backgrounds DIR]
                    Renders labelled synthetic heads: NNNNNN.jpg, NNNNNN_mask.png, labels.jsonl.
                    --preview also draws the first samples with their labels into a contact sheet.
+          label    --input IMAGES_DIR_OR_VIDEO --out DIR [--min-score P] [--every N] [--max-frames N]
+                   [--strict] [--preview FILE.png]
+                   Teacher labels: BlazeFace boxes, 6 keypoints and scores for real images or video
+                   frames, in labels.jsonl. Unreadable images are skipped and reported (--strict:
+                   stop at the first).
 
         Add --verbose to any command for stack traces of unexpected errors.
         """;
@@ -54,6 +59,7 @@ internal static class Program
                 "export" => Export(cli),
                 "inspect" => Inspect(cli),
                 "synth" => Synth(cli),
+                "label" => Label(cli),
                 _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
             };
         }
@@ -145,6 +151,45 @@ internal static class Program
             finally
             {
                 samples.ForEach(s => s.Dispose());
+            }
+
+            Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");
+        }
+
+        return 0;
+    }
+
+    private static int Label(CliArgs cli)
+    {
+        string input = cli.Required("input");
+        string output = cli.Required("out");
+        float minScore = cli.Option("min-score") is { } m
+            ? float.TryParse(m, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && v is >= 0 and <= 1
+                ? v
+                : throw new ArgumentException($"option --min-score needs a number in [0, 1], got '{m}'")
+            : 0.5f;
+        int every = cli.Int("every", 1, 1);
+        int maxFrames = cli.Int("max-frames", int.MaxValue, 1);
+        bool strict = cli.Flag("strict");
+        string? preview = cli.Option("preview");
+        string? detectorPath = cli.Option("detector");
+        cli.EnsureAllUsed();
+
+        using var detector = new Runtime.Detection.BlazeFaceDetector(detectorPath ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: minScore);
+        var skipped = new SkipReport();
+        (int images, int faces) = new TeacherLabeler(detector, minScore).Run(input, output, skipped, strict, every, maxFrames);
+        Console.WriteLine($"Labelled {images} images: {faces} faces into {Path.GetFullPath(output)}{Path.DirectorySeparatorChar}{LabelsFile.FileName}; {skipped}");
+        if (preview != null)
+        {
+            var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), new SkipReport()).Take(24).ToList();
+            var pictures = labels.Select(l => Cv2.ImRead(Path.Combine(output, l.Image))).ToList();
+            try
+            {
+                ContactSheet.Write(preview, [.. labels.Select((l, i) => (pictures[i], (Mat?)null, l))]);
+            }
+            finally
+            {
+                pictures.ForEach(p => p.Dispose());
             }
 
             Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");

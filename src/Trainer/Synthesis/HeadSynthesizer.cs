@@ -70,7 +70,7 @@ internal sealed class HeadSynthesizer
         // Head frame: x toward the left ear, y down, z back. The face mesh's forehead is near
         // y = -8, chin y = +9.4, nose tip z = -7.6, tragion z = +2.4.
         _skull = Mesh.Ellipsoid(HeadCentre, (7.6f, 10f, 9.3f), 32, 20);
-        _neck = Mesh.Cylinder((0f, 0f, 0f), 5.2f, 22f, 24);
+        _neck = Mesh.Cylinder((0f, 0f, 0f), 4.6f, 22f, 24);
         _train = [.. identities.Where(i => !options.ValidPhotos.Contains(i.Id.Split('#')[0]))];
         _valid = [.. identities.Where(i => options.ValidPhotos.Contains(i.Id.Split('#')[0]))];
         if (_train.Length == 0)
@@ -173,7 +173,7 @@ internal sealed class HeadSynthesizer
         // space, turned only by a third of the yaw.
         double[] neckR = new double[9];
         Rotation.FromEuler(yaw / 3, 0, 0, neckR);
-        var neckTop = pose.Apply(0, 4, 4.5);
+        var neckTop = pose.Apply(0, 4, 6.5);
         var neckPose = new Placement(neckR, [neckTop.X, neckTop.Y, neckTop.Z]);
         raster.Draw(_neck, neckPose, k, new FlatMaterial((skin.B * 0.85f, skin.G * 0.85f, skin.R * 0.85f)), NeckId);
         // Hairline: bald (0.1) to long hair at the back (0.85); the front line near the forehead.

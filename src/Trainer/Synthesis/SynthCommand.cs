@@ -28,13 +28,12 @@ internal static class SynthCommand
 
         Mesh face = Mesh.LoadCanonicalFace(meshPath);
         string[] photos = Images(facesDir);
-        List<FaceIdentity> identities;
-        using (var detector = new BlazeFaceDetector(detectorPath))
-        {
-            identities = FaceIdentity.FromPhotos(photos, face, detector);
-        }
+        using var detector = new BlazeFaceDetector(detectorPath);
+        List<FaceIdentity> identities = FaceIdentity.FromPhotos(photos, face, detector);
 
         var backgrounds = new List<Mat>();
+        var found = new FaceDetections();
+        int withFaces = 0;
         try
         {
             foreach (string file in Images(backgroundsDir).Where(f => !s_notBackgrounds.Contains(Path.GetFileName(f))))
@@ -46,12 +45,21 @@ internal static class SynthCommand
                     continue;
                 }
 
+                // A face in the background would be a head without labels: leave such photos out.
+                detector.Detect(bg, found);
+                if (found.Count > 0)
+                {
+                    withFaces++;
+                    bg.Dispose();
+                    continue;
+                }
+
                 backgrounds.Add(bg);
             }
 
             var synth = new HeadSynthesizer(face, identities, backgrounds, options);
             log.WriteLine($"Generator: {identities.Count} face identities from {photos.Length} photos in {facesDir} " +
-                $"({synth.TrainIdentities} train, {synth.ValidIdentities} held out: {string.Join(", ", options.ValidPhotos)}), {backgrounds.Count} backgrounds from {backgroundsDir}");
+                $"({synth.TrainIdentities} train, {synth.ValidIdentities} held out: {string.Join(", ", options.ValidPhotos)}), {backgrounds.Count} backgrounds from {backgroundsDir} ({withFaces} left out: BlazeFace finds faces in them)");
             return synth;
         }
         finally

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using HeadTracker.Runtime.Detection;
+using OpenCvSharp;
+
+namespace HeadTracker.Trainer.Data;
+
+/// <summary>
+/// Labels real images or video frames with the pretrained BlazeFace detector: one labels.jsonl
+/// record per face found (box, six keypoints, score), source "teacher". The images are copied
+/// (video frames written as JPEG) into the output folder, so the data set stands on its own.
+/// </summary>
+internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore = 0.5f)
+{
+    private static readonly string[] s_imageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
+
+    /// <summary>Labels a folder of images or a video file into <paramref name="outDir"/>.</summary>
+    /// <param name="every">For video: label every n-th frame.</param>
+    /// <param name="maxFrames">For video: stop after this many labelled frames.</param>
+    /// <exception cref="InvalidDataException">Strict mode and an image cannot be read.</exception>
+    public (int Images, int Faces) Run(string input, string outDir, SkipReport skipped, bool strict, int every = 1, int maxFrames = int.MaxValue)
+    {
+        string full = Path.GetFullPath(outDir);
+        string parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var labels = new List<HeadLabel>();
+            int images = Directory.Exists(input)
+                ? LabelFolder(input, temp, labels, skipped, strict)
+                : File.Exists(input)
+                    ? LabelVideo(input, temp, labels, every, maxFrames)
+                    : throw new FileNotFoundException($"input not found: {input} (a folder of images or a video file)", input);
+            LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
+            if (Directory.Exists(full))
+            {
+                Directory.Delete(full, recursive: true);
+            }
+
+            Directory.Move(temp, full);
+            return (images, labels.Count);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    private int LabelFolder(string folder, string outDir, List<HeadLabel> labels, SkipReport skipped, bool strict)
+    {
+        int images = 0;
+        var files = Directory.GetFiles(folder).Where(f => s_imageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
+        foreach (string file in files)
+        {
+            using Mat image = Cv2.ImRead(file, ImreadModes.Color);
+            if (image.Empty())
+            {
+                string why = $"{file}: not an image OpenCV can decode";
+                if (strict)
+                {
+                    throw new InvalidDataException(why);
+                }
+
+                skipped.Add(why);
+                continue;
+            }
+
+            string name = Path.GetFileName(file);
+            File.Copy(file, Path.Combine(outDir, name));
+            Label(image, name, labels);
+            images++;
+        }
+
+        return images;
+    }
+
+    private int LabelVideo(string path, string outDir, List<HeadLabel> labels, int every, int maxFrames)
+    {
+        using var source = new Runtime.Capture.VideoFileSource(path);
+        using var frame = new Mat();
+        int index = 0, written = 0;
+        while (written < maxFrames && source.Read(frame))
+        {
+            if (index++ % every != 0)
+            {
+                continue;
+            }
+
+            string name = $"{Path.GetFileNameWithoutExtension(path)}_{index - 1:D6}.jpg";
+            Cv2.ImWrite(Path.Combine(outDir, name), frame, new ImageEncodingParam(ImwriteFlags.JpegQuality, 95));
+            Label(frame, name, labels);
+            written++;
+        }
+
+        return written;
+    }
+
+    private void Label(Mat image, string name, List<HeadLabel> labels)
+    {
+        var faces = new FaceDetections();
+        detector.Detect(image, faces);
+        for (int f = 0; f < faces.Count; f++)
+        {
+            if (faces.Scores[f] < minScore)
+            {
+                continue;
+            }
+
+            labels.Add(new HeadLabel
+            {
+                Image = name,
+                Width = image.Width,
+                Height = image.Height,
+                Source = "teacher",
+                Identity = $"{name}#{f}",
+                Box = [.. faces.Boxes.Skip(f * 4).Take(4).Select(v => Math.Round((double)v, 2))],
+                Keypoints = [.. Enumerable.Range(0, FaceDetections.KeypointCount).Select(k => new[]
+                {
+                    Math.Round((double)faces.Keypoints[(f * 12) + (k * 2)], 2), Math.Round((double)faces.Keypoints[(f * 12) + (k * 2) + 1], 2), 1.0,
+                })],
+                Score = Math.Round((double)faces.Scores[f], 4),
+            });
+        }
+    }
+}
