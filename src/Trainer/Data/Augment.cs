@@ -1,0 +1,252 @@
+using System;
+using System.Linq;
+using HeadTracker.Runtime.Pose;
+using OpenCvSharp;
+
+namespace HeadTracker.Trainer.Data;
+
+/// <summary>How strongly to augment; zero everywhere means letterbox only.</summary>
+internal sealed record AugmentOptions
+{
+    public double FlipProbability { get; init; } = 0.5;
+
+    /// <summary>In-plane rotation, degrees either way.</summary>
+    public double MaxRotate { get; init; } = 15;
+
+    /// <summary>Zoom: uniform in [1/MaxZoom, MaxZoom].</summary>
+    public double MaxZoom { get; init; } = 1.15;
+
+    /// <summary>Shift, as a fraction of the output size, either way.</summary>
+    public double MaxShift { get; init; } = 0.08;
+
+    /// <summary>Random resized crop: share of samples cropped, and the smallest area kept.</summary>
+    public double CropProbability { get; init; } = 0.3;
+
+    public double MinCropArea { get; init; } = 0.6;
+
+    public double Brightness { get; init; } = 0.2;
+
+    public double Contrast { get; init; } = 0.2;
+
+    public double Saturation { get; init; } = 0.2;
+
+    public double BlurProbability { get; init; } = 0.2;
+
+    public double MaxNoise { get; init; } = 4;
+
+    public static AugmentOptions None { get; } = new()
+    {
+        FlipProbability = 0, MaxRotate = 0, MaxZoom = 1, MaxShift = 0, CropProbability = 0, Brightness = 0, Contrast = 0, Saturation = 0, BlurProbability = 0, MaxNoise = 0,
+    };
+}
+
+/// <summary>An image with its labels, ready for a model: the image is the model's size.</summary>
+internal sealed record Augmented(Mat Image, Mat? Mask, HeadLabel Label, bool Flipped) : IDisposable
+{
+    public void Dispose()
+    {
+        Image.Dispose();
+        Mask?.Dispose();
+    }
+}
+
+/// <summary>
+/// Augmentation that moves the labels with the pixels. Every geometric change is one affine warp
+/// (letterbox to the output size, random crop, zoom, shift, in-plane rotation, flip) applied to the
+/// image, the mask and every coordinate; a flip swaps left and right keypoints and negates yaw and
+/// roll; an in-plane rotation turns the pose about the camera axis; intrinsics follow the warp, so
+/// the 3D labels stay exact. Colour changes leave labels alone. Thread-safe (no shared state).
+/// </summary>
+internal static class Augment
+{
+    /// <summary>BlazeFace order: right eye, left eye, nose, mouth, right ear, left ear.</summary>
+    public static readonly int[] BlazeFaceFlip = [1, 0, 2, 3, 5, 4];
+
+    public static Augmented Apply(Mat image, Mat? mask, HeadLabel label, int size, AugmentOptions o, Random rng, int[]? flipOrder = null)
+    {
+        if (image.Empty())
+        {
+            throw new ArgumentException($"{label.Image}: empty image", nameof(image));
+        }
+
+        int w = image.Width, h = image.Height;
+        // 1. Letterbox into size x size, optionally from a random crop of the source.
+        double cx0 = 0, cy0 = 0, cw = w, ch = h;
+        if (rng.NextDouble() < o.CropProbability)
+        {
+            double area = o.MinCropArea + (rng.NextDouble() * (1 - o.MinCropArea));
+            double aspect = Math.Exp((rng.NextDouble() - 0.5) * Math.Log(4.0 / 3.0) * 2);
+            cw = Math.Min(w, w * Math.Sqrt(area * aspect));
+            ch = Math.Min(h, h * Math.Sqrt(area / aspect));
+            cx0 = rng.NextDouble() * (w - cw);
+            cy0 = rng.NextDouble() * (h - ch);
+        }
+
+        double fit = Math.Min(size / cw, size / ch);
+        // Affine as x' = a x + b y + c, y' = d x + e y + f.
+        double a = fit, b = 0, c = ((size - (cw * fit)) / 2) - (cx0 * fit), d = 0, e = fit, f = ((size - (ch * fit)) / 2) - (cy0 * fit);
+
+        // 2. Zoom and rotate about the output's centre, then shift.
+        double zoom = Math.Exp((rng.NextDouble() * 2 - 1) * Math.Log(o.MaxZoom));
+        double theta = ((rng.NextDouble() * 2) - 1) * o.MaxRotate * Math.PI / 180;
+        double tx = ((rng.NextDouble() * 2) - 1) * o.MaxShift * size, ty = ((rng.NextDouble() * 2) - 1) * o.MaxShift * size;
+        double cos = Math.Cos(theta) * zoom, sin = Math.Sin(theta) * zoom, m = size / 2.0;
+        (a, b, c, d, e, f) = ((cos * a) - (sin * d), (cos * b) - (sin * e), (cos * (c - m)) - (sin * (f - m)) + m + tx,
+                              (sin * a) + (cos * d), (sin * b) + (cos * e), (sin * (c - m)) + (cos * (f - m)) + m + ty);
+
+        // 3. Flip.
+        bool flip = rng.NextDouble() < o.FlipProbability;
+        if (flip)
+        {
+            (a, b, c) = (-a, -b, size - c);
+        }
+
+        using var affine = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { a, b, c, d, e, f });
+        var outImage = new Mat();
+        Cv2.WarpAffine(image, outImage, affine, new Size(size, size), InterpolationFlags.Linear, BorderTypes.Constant, Scalar.Black);
+        Mat? outMask = null;
+        if (mask != null)
+        {
+            outMask = new Mat();
+            Cv2.WarpAffine(mask, outMask, affine, new Size(size, size), InterpolationFlags.Nearest, BorderTypes.Constant, Scalar.Black);
+        }
+
+        Colour(outImage, o, rng);
+        HeadLabel moved = Move(label, size, a, b, c, d, e, f, flip, theta, flipOrder ?? BlazeFaceFlip);
+        return new Augmented(outImage, outMask, moved, flip);
+    }
+
+    /// <summary>The label after the affine warp (and flip, and in-plane rotation by theta).</summary>
+    private static HeadLabel Move(HeadLabel l, int size, double a, double b, double c, double d, double e, double f, bool flip, double theta, int[] flipOrder)
+    {
+        (double X, double Y) P(double x, double y) => ((a * x) + (b * y) + c, (d * x) + (e * y) + f);
+
+        double[]? center = null, centerNorm = null;
+        if (l.Center is { } cc)
+        {
+            (double x, double y) = P(cc[0], cc[1]);
+            center = [x, y];
+            centerNorm = [(2 * x / size) - 1, (2 * y / size) - 1];
+        }
+
+        double[][]? keypoints = null;
+        if (l.Keypoints is { } k)
+        {
+            keypoints = new double[k.Length][];
+            for (int i = 0; i < k.Length; i++)
+            {
+                int source = flip && k.Length == flipOrder.Length ? flipOrder[i] : i;
+                (double x, double y) = P(k[source][0], k[source][1]);
+                bool inside = x >= 0 && y >= 0 && x < size && y < size;
+                double visible = k[source].Length > 2 ? k[source][2] : 1;
+                keypoints[i] = [x, y, inside ? visible : 0];
+            }
+        }
+
+        double[]? box = null;
+        if (l.Box is { } bx)
+        {
+            var corners = new[] { P(bx[0], bx[1]), P(bx[2], bx[1]), P(bx[0], bx[3]), P(bx[2], bx[3]) };
+            box = [corners.Min(p => p.X), corners.Min(p => p.Y), corners.Max(p => p.X), corners.Max(p => p.Y)];
+        }
+
+        PoseLabel? pose = null;
+        double[]? intrinsics = null;
+        if (l.Pose is { } p)
+        {
+            // Image rotation by theta about the principal point = camera rotation Rz(theta); a
+            // flip mirrors the x axis: R' = F R F.
+            double[] r = Rotate(p.Rotation, theta);
+            double[]? t = p.Translation is { } tt ? RotateVector(tt, theta) : null;
+            if (flip)
+            {
+                r = [r[0], -r[1], -r[2], -r[3], r[4], r[5], -r[6], r[7], r[8]];
+                t = t is null ? null : [-t[0], t[1], t[2]];
+            }
+
+            (double yaw, double pitch, double roll) = Rotation.ToEuler(r);
+            pose = new PoseLabel(yaw, pitch, roll, r, t);
+        }
+
+        if (l.Intrinsics is { } kk)
+        {
+            // The warp scales evenly by sqrt|det| and carries the principal point along.
+            double scale = Math.Sqrt(Math.Abs((a * e) - (b * d)));
+            (double pcx, double pcy) = P(kk[2], kk[3]);
+            intrinsics = [kk[0] * scale, kk[1] * scale, pcx, pcy];
+        }
+
+        return l with
+        {
+            Width = size,
+            Height = size,
+            Center = center,
+            CenterNorm = centerNorm,
+            Keypoints = keypoints,
+            Box = box,
+            Pose = pose,
+            Intrinsics = intrinsics,
+        };
+    }
+
+    private static double[] Rotate(double[] r, double theta)
+    {
+        double c = Math.Cos(theta), s = Math.Sin(theta);
+        return
+        [
+            (c * r[0]) - (s * r[3]), (c * r[1]) - (s * r[4]), (c * r[2]) - (s * r[5]),
+            (s * r[0]) + (c * r[3]), (s * r[1]) + (c * r[4]), (s * r[2]) + (c * r[5]),
+            r[6], r[7], r[8],
+        ];
+    }
+
+    private static double[] RotateVector(double[] t, double theta)
+    {
+        double c = Math.Cos(theta), s = Math.Sin(theta);
+        return [(c * t[0]) - (s * t[1]), (s * t[0]) + (c * t[1]), t[2]];
+    }
+
+    /// <summary>Brightness, contrast, saturation, blur and noise, in place.</summary>
+    private static void Colour(Mat image, AugmentOptions o, Random rng)
+    {
+        double brightness = ((rng.NextDouble() * 2) - 1) * o.Brightness * 255;
+        double contrast = 1 + (((rng.NextDouble() * 2) - 1) * o.Contrast);
+        double saturation = 1 + (((rng.NextDouble() * 2) - 1) * o.Saturation);
+        double noise = rng.NextDouble() * o.MaxNoise;
+        bool blur = rng.NextDouble() < o.BlurProbability;
+        if (brightness == 0 && contrast == 1 && saturation == 1 && noise == 0 && !blur)
+        {
+            return;
+        }
+
+        if (blur)
+        {
+            Cv2.GaussianBlur(image, image, new Size(0, 0), 0.5 + rng.NextDouble());
+        }
+
+        image.GetArray(out Vec3b[] px);
+        for (int i = 0; i < px.Length; i++)
+        {
+            Vec3b v = px[i];
+            double grey = (0.114 * v.Item0) + (0.587 * v.Item1) + (0.299 * v.Item2);
+            px[i] = new Vec3b(
+                Channel(v.Item0, grey, saturation, contrast, brightness, noise, rng),
+                Channel(v.Item1, grey, saturation, contrast, brightness, noise, rng),
+                Channel(v.Item2, grey, saturation, contrast, brightness, noise, rng));
+        }
+
+        image.SetArray(px);
+    }
+
+    private static byte Channel(byte value, double grey, double saturation, double contrast, double brightness, double noise, Random rng)
+    {
+        double v = grey + ((value - grey) * saturation);
+        v = ((v - 128) * contrast) + 128 + brightness;
+        if (noise > 0)
+        {
+            v += noise * (rng.NextDouble() - 0.5) * 3.46; // uniform with standard deviation `noise`
+        }
+
+        return v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)(v + 0.5);
+    }
+}
