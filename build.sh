@@ -4,6 +4,7 @@
 #
 #   ./build.sh demo [ARGS...]   run the demo (headless on machines with no display)
 #   ./build.sh test [ARGS...]   build and run every test; last line: "N passed, N failed"
+#   ./build.sh bench [ARGS...]  run headtracker-bench (see ./build.sh bench --help)
 #   ./build.sh build            build everything (Release)
 #   ./build.sh setup            only the set-up step
 #   ./build.sh help
@@ -66,6 +67,11 @@ case "$verb" in
     setup
     dotnet build "$root/src/Demo/HeadTracker.Demo.csproj" -c "$config" -nologo -v quiet
     dotnet "$root/src/Demo/bin/$config/net10.0/headtracker-demo.dll" "$@"
+    ;;
+  bench)
+    setup
+    dotnet build "$root/tools/Bench/HeadTracker.Bench.csproj" -c "$config" -nologo -v quiet
+    dotnet "$root/tools/Bench/bin/$config/net10.0/headtracker-bench.dll" "$@"
     ;;
   help | -h | --help) usage ;;
   *) echo "error: unknown verb '$verb'." >&2; usage >&2; exit 2 ;;

@@ -4,6 +4,7 @@ using System.Linq;
 using OpenCvSharp;
 using HeadTracker.Trainer.Cli;
 using HeadTracker.Trainer.Data;
+using HeadTracker.Trainer.Data.Loaders;
 using HeadTracker.Trainer.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
@@ -26,6 +27,13 @@ internal static class Program
                    ONNX file whose initializers carry torchvision's names for the others.
           export   --checkpoint DIR --out FILE.onnx [--fold-bn]
                    Writes the model as ONNX (opset 17) with its manifest.
+          data     --format FORMAT --path PATH [--images DIR] [--strict] [--preview FILE.png]
+                   Loads a data set and reports what it holds and what it skipped. Formats:
+                   jsonl (labels.jsonl), folder (a folder per class), csv (fname,labels,is_valid;
+                   --images: the image folder), biwi, points (image,NAME_x,NAME_y..; --images),
+                   boxes (image_id,x_min,x_max,y_min,y_max,class_name,folder; --images: the root),
+                   segmentation (images/, labels/NAME_P.png, codes.txt), idx (PATH: the images
+                   file; --labels: the labels file; Fashion-MNIST class names).
           inspect  FILE.onnx [--nodes]
                    Prints inputs, outputs, manifest, op counts and parameter count.
           synth    --out DIR --count N [--size S] [--seed K] [--threads T] [--preview FILE.png]
@@ -60,6 +68,7 @@ internal static class Program
                 "inspect" => Inspect(cli),
                 "synth" => Synth(cli),
                 "label" => Label(cli),
+                "data" => Data(cli),
                 _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
             };
         }
@@ -186,6 +195,57 @@ internal static class Program
             try
             {
                 ContactSheet.Write(preview, [.. labels.Select((l, i) => (pictures[i], (Mat?)null, l))]);
+            }
+            finally
+            {
+                pictures.ForEach(p => p.Dispose());
+            }
+
+            Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");
+        }
+
+        return 0;
+    }
+
+    private static readonly string[] s_fashionMnist =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    private static int Data(CliArgs cli)
+    {
+        string format = cli.Required("format");
+        string path = cli.Required("path");
+        string? images = cli.Option("images");
+        string? labels = cli.Option("labels");
+        bool strict = cli.Flag("strict");
+        string? preview = cli.Option("preview");
+        cli.EnsureAllUsed();
+
+        string Images() => images ?? throw new ArgumentException($"format {format} needs --images");
+        Dataset data = format switch
+        {
+            "jsonl" => Loaders.Jsonl(path, strict),
+            "folder" => Loaders.FolderPerClass(path, strict),
+            "csv" => Loaders.LabelCsv(path, Images(), strict: strict),
+            "biwi" => Loaders.Biwi(path, strict),
+            "points" => Loaders.PointsCsv(path, Images(), strict: strict),
+            "boxes" => Loaders.BoxCsv(path, Images(), strict),
+            "segmentation" => Loaders.Segmentation(path, strict),
+            "idx" => Loaders.Idx(path, labels ?? throw new ArgumentException("format idx needs --labels"), s_fashionMnist),
+            _ => throw new ArgumentException($"option --format: '{format}' is not one of: jsonl, folder, csv, biwi, points, boxes, segmentation, idx"),
+        };
+        Console.WriteLine(data);
+        foreach (string skip in data.Skipped.First)
+        {
+            Console.WriteLine($"  skipped: {skip}");
+        }
+
+        if (preview != null)
+        {
+            var picked = data.Items.Take(24).ToList();
+            var pictures = picked.Select(i => i.Load()).ToList();
+            try
+            {
+                ContactSheet.Write(preview, [.. picked.Select((item, i) => (pictures[i], (Mat?)null, item.Label))]);
             }
             finally
             {

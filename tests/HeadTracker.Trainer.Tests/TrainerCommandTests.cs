@@ -36,6 +36,24 @@ public sealed class TrainerCommandTests : IDisposable
         Assert.DoesNotContain("BatchNormalization", inspect.StdOut, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Data_reports_skipped_lines_by_default_and_stops_at_the_first_with_strict()
+    {
+        string labels = Path.Combine(_dir, "labels.jsonl");
+        File.Copy(Repo.Fetched("faces/sample1.jpg"), Path.Combine(_dir, "a.jpg"));
+        const string good = "{\"image\":\"a.jpg\",\"width\":1920,\"height\":1280}";
+        File.WriteAllLines(labels, [good, "{oops", good]);
+
+        var tolerant = Train("data", "--format", "jsonl", "--path", labels);
+        Assert.True(tolerant.ExitCode == 0, tolerant.All);
+        Assert.Contains("2 items", tolerant.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"skipped: {labels}:2: not valid JSON", tolerant.StdOut, StringComparison.Ordinal);
+
+        var strict = Train("data", "--format", "jsonl", "--path", labels, "--strict");
+        Assert.Equal(2, strict.ExitCode);
+        Assert.StartsWith($"headtracker-train: {labels}:2: not valid JSON", strict.StdErr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("corrupt-onnx")]
     [InlineData("missing-checkpoint")]
