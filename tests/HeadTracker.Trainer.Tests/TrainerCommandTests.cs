@@ -54,6 +54,21 @@ public sealed class TrainerCommandTests : IDisposable
         Assert.StartsWith($"headtracker-train: {labels}:2: not valid JSON", strict.StdErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Synth_in_two_processes_with_one_seed_writes_the_same_bytes()
+    {
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        foreach (string output in new[] { a, b })
+        {
+            var r = Train("synth", "--out", output, "--count", "6", "--seed", "42", "--threads", "2");
+            Assert.True(r.ExitCode == 0, r.All);
+        }
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "labels.jsonl")), File.ReadAllBytes(Path.Combine(b, "labels.jsonl")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "000005.jpg")), File.ReadAllBytes(Path.Combine(b, "000005.jpg")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "000005_mask.png")), File.ReadAllBytes(Path.Combine(b, "000005_mask.png")));
+    }
+
     [Theory]
     [InlineData("corrupt-onnx")]
     [InlineData("missing-checkpoint")]

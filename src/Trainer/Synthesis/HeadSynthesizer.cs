@@ -118,7 +118,8 @@ internal sealed class HeadSynthesizer
     /// centred, half the image wide, and never occluded (for tests and previews).</param>
     public SynthSample Generate(int index, (double Yaw, double Pitch, double Roll)? fixedPose = null)
     {
-        var rng = new Random(HashCode.Combine(Options.Seed, index, 0x5EED));
+        // A stable mix of seed and index (HashCode.Combine differs between processes).
+        var rng = new Random(unchecked((Options.Seed * 1_000_003) + (index * 7_919) + 0x5EED));
         int s = Options.Size;
         bool valid = _valid.Length > 0 && rng.NextDouble() < Options.ValidFraction;
         FaceIdentity identity = valid ? _valid[rng.Next(_valid.Length)] : _train[rng.Next(_train.Length)];
@@ -153,9 +154,21 @@ internal sealed class HeadSynthesizer
         }
 
         var k = new Intrinsics(f, f, s / 2.0, s / 2.0);
-        var centreCam = ((u - k.Cx) * z / f, (v - k.Cy) * z / f, z);
-        var rotated = new Placement(r, [0, 0, 0]).Rotate(HeadCentre.X, HeadCentre.Y, HeadCentre.Z);
-        var pose = new Placement(r, [centreCam.Item1 - rotated.X, centreCam.Item2 - rotated.Y, centreCam.Item3 - rotated.Z]);
+        Placement pose = Place(r, k, u, v, z);
+        // Keep the face box within 40% of a frame beyond each edge: a head may be cut off, not gone.
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            (double bx0, double by0, double bx1, double by1) = FaceBox(pose, k);
+            double dx = Math.Max(0, (-0.4 * s) - bx0) - Math.Max(0, bx1 - (1.4 * s));
+            double dy = Math.Max(0, (-0.4 * s) - by0) - Math.Max(0, by1 - (1.4 * s));
+            if (dx == 0 && dy == 0)
+            {
+                break;
+            }
+
+            (u, v) = (u + (dx * 1.1), v + (dy * 1.1));
+            pose = Place(r, k, u, v, z);
+        }
 
         var raster = new Rasterizer(s, s);
         raster.Clear(Background(rng, s));
@@ -217,16 +230,7 @@ internal sealed class HeadSynthesizer
             keypoints[i] = [x, y, Visible(raster, x, y, p.Z) ? 1 : 0];
         }
 
-        double x0 = double.MaxValue, y0 = double.MaxValue, x1 = double.MinValue, y1 = double.MinValue;
-        for (int i = 0; i < _face.VertexCount; i++)
-        {
-            var p = pose.Apply(_face.Positions[i * 3], _face.Positions[(i * 3) + 1], _face.Positions[(i * 3) + 2]);
-            (double x, double y) = k.Project(p.X, p.Y, p.Z);
-            x0 = Math.Min(x0, x);
-            y0 = Math.Min(y0, y);
-            x1 = Math.Max(x1, x);
-            y1 = Math.Max(y1, y);
-        }
+        (double x0, double y0, double x1, double y1) = FaceBox(pose, k);
 
         string name = $"{index:D6}";
         return new HeadLabel
@@ -245,6 +249,30 @@ internal sealed class HeadSynthesizer
             Intrinsics = [Round(k.Fx), Round(k.Fy), Round(k.Cx), Round(k.Cy)],
             Mask = name + "_mask.png",
         };
+    }
+
+    /// <summary>The head placed so its centre projects to (u, v) at depth z.</summary>
+    private static Placement Place(double[] r, Intrinsics k, double u, double v, double z)
+    {
+        var rotated = new Placement(r, [0, 0, 0]).Rotate(HeadCentre.X, HeadCentre.Y, HeadCentre.Z);
+        return new Placement(r, [((u - k.Cx) * z / k.Fx) - rotated.X, ((v - k.Cy) * z / k.Fy) - rotated.Y, z - rotated.Z]);
+    }
+
+    /// <summary>Bounding box of the projected face mesh (forehead to chin, ear to ear).</summary>
+    private (double X0, double Y0, double X1, double Y1) FaceBox(Placement pose, Intrinsics k)
+    {
+        double x0 = double.MaxValue, y0 = double.MaxValue, x1 = double.MinValue, y1 = double.MinValue;
+        for (int i = 0; i < _face.VertexCount; i++)
+        {
+            var p = pose.Apply(_face.Positions[i * 3], _face.Positions[(i * 3) + 1], _face.Positions[(i * 3) + 2]);
+            (double x, double y) = k.Project(p.X, p.Y, p.Z);
+            x0 = Math.Min(x0, x);
+            y0 = Math.Min(y0, y);
+            x1 = Math.Max(x1, x);
+            y1 = Math.Max(y1, y);
+        }
+
+        return (x0, y0, x1, y1);
     }
 
     /// <summary>A keypoint is visible when it is in the frame and the nearest surface there is the
