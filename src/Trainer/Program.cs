@@ -1,7 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using OpenCvSharp;
 using HeadTracker.Trainer.Cli;
 using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Data.Loaders;
@@ -10,6 +10,7 @@ using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
 using HeadTracker.Trainer.Synthesis;
 using HeadTracker.Trainer.Training;
+using OpenCvSharp;
 
 namespace HeadTracker.Trainer;
 
@@ -46,6 +47,16 @@ internal static class Program
                    frames, in labels.jsonl. Unreadable images are skipped and reported (--strict:
                    stop at the first).
 
+          train    --data DIR[,DIR..] --out RUN_DIR [--arch blazeface] [--heads center,keypoints,..]
+                   [--epochs N] [--freeze-epochs N] [--lr X] [--batch B] [--size S] [--weights FILE|none]
+                   [--loss-weights KIND=W,..] [--patience N] [--seed K] [--threads T] [--valid-groups A,B]
+                   [--export FILE.onnx] [--resume] [--no-augment] [--max-batches N]
+                   Fine-tunes (fastai's fine_tune: frozen epochs, then all layers with discriminative
+                   rates, one-cycle), checkpoints every epoch, writes metrics.jsonl, losses.png,
+                   results.png and the ONNX model. --resume continues a stopped run.
+          lr-find  (the train options) [--plot FILE.png]
+                   Learning-rate finder: exponential sweep, smoothed loss, suggested rate, plot.
+
         Add --verbose to any command for stack traces of unexpected errors.
         """;
 
@@ -69,10 +80,12 @@ internal static class Program
                 "synth" => Synth(cli),
                 "label" => Label(cli),
                 "data" => Data(cli),
+                "train" => Train(cli),
+                "lr-find" => LrFind(cli),
                 _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
             };
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException or InvalidOperationException)
         {
             Console.Error.WriteLine($"headtracker-train: {e.Message}");
             return 2;
@@ -257,6 +270,78 @@ internal static class Program
 
         return 0;
     }
+
+    private static TrainRequest TrainArgs(CliArgs cli)
+    {
+        var options = new TrainOptions
+        {
+            Epochs = cli.Int("epochs", 5, 0, 10_000),
+            FreezeEpochs = cli.Int("freeze-epochs", 1, 0, 10_000),
+            BatchSize = cli.Int("batch", 32, 1, 4096),
+            Lr = Number(cli, "lr", 2e-3),
+            WeightDecay = Number(cli, "wd", 0.01),
+            Patience = cli.Int("patience", 0, 0),
+            Seed = cli.Int("seed", 0),
+            Threads = cli.Int("threads", Environment.ProcessorCount, 1, 256),
+            MaxBatches = cli.Int("max-batches", 0, 0),
+            LossWeights = cli.Option("loss-weights") is { } w ? Weights(w) : [],
+            Augment = cli.Flag("no-augment") ? AugmentOptions.None : new AugmentOptions(),
+        };
+        return new TrainRequest
+        {
+            Data = CliArgs.List(cli.Required("data")),
+            Arch = cli.Option("arch") ?? "blazeface",
+            Heads = CliArgs.List(cli.Option("heads") ?? "center"),
+            Size = cli.Int("size", 0, 0, 1024),
+            Weights = cli.Option("weights"),
+            Out = cli.Required("out"),
+            Export = cli.Option("export"),
+            Resume = cli.Flag("resume"),
+            ValidGroups = cli.Option("valid-groups") is { } g ? CliArgs.List(g) : [],
+            Options = options,
+        };
+    }
+
+    private static int Train(CliArgs cli)
+    {
+        TrainRequest request = TrainArgs(cli);
+        cli.EnsureAllUsed();
+        return TrainRun.Run(request, Console.Out);
+    }
+
+    private static int LrFind(CliArgs cli)
+    {
+        string plot = cli.Option("plot") ?? "lr-find.png";
+        TrainRequest r = TrainArgs(cli);
+        cli.EnsureAllUsed();
+        (List<Data.DataItem> train, List<Data.DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
+        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h })] };
+        config.Validate("options --arch/--heads");
+        TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
+        TorchSharp.torch.manual_seed(r.Options.Seed);
+        using var model = new MultiHeadNet(config);
+        if (r.Weights != "none" && (r.Weights != null || r.Arch == "blazeface"))
+        {
+            PretrainedBackbone.Load(model, r.Weights ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")));
+        }
+
+        var pre = model.Backbone.Preprocessing;
+        using var learner = new Learner(model, new Batcher(train, config, pre, []), new Batcher(valid, config, pre, []), r.Options);
+        (List<(double Lr, double Loss)> curve, double suggestion) = learner.LrFind();
+        LinePlot.Write(plot, $"lr-find: suggested {suggestion:G2}", "learning rate (log)", "smoothed loss", [new("loss", new Scalar(200, 80, 0), curve)], logX: true, markX: suggestion);
+        Console.WriteLine($"lr-find: {curve.Count} steps from {curve[0].Lr:G2} to {curve[^1].Lr:G2}; suggested learning rate {suggestion:G2} (steepest descent); plot {Path.GetFullPath(plot)}");
+        return 0;
+    }
+
+    private static double Number(CliArgs cli, string name, double fallback) =>
+        cli.Option(name) is not { } v ? fallback
+        : double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) && d > 0 ? d
+        : throw new ArgumentException($"option --{name} needs a positive number, got '{v}'");
+
+    private static Dictionary<string, double> Weights(string text) =>
+        CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(
+            p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
+            p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
 
     private static int Inspect(CliArgs cli)
     {

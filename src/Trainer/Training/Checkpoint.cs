@@ -14,7 +14,8 @@ internal static class Checkpoint
     public const string ConfigFile = "model.json";
     public const string WeightsFile = "weights.dat";
 
-    public static void Save(MultiHeadNet net, string dir)
+    /// <param name="extra">Writes more files (optimizer and run state) into the temporary folder.</param>
+    public static void Save(MultiHeadNet net, string dir, Action<string>? extra = null)
     {
         string full = Path.GetFullPath(dir);
         string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"checkpoint folder {dir} has no parent");
@@ -26,6 +27,7 @@ internal static class Checkpoint
         {
             File.WriteAllText(Path.Combine(temp, ConfigFile), net.Config.ToJson());
             net.save(Path.Combine(temp, WeightsFile));
+            extra?.Invoke(temp);
             if (Directory.Exists(full))
             {
                 Directory.Move(full, old);

@@ -1,0 +1,239 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using HeadTracker.Trainer.Data;
+using HeadTracker.Trainer.Models;
+using HeadTracker.Trainer.Models.Backbones;
+using OpenCvSharp;
+
+namespace HeadTracker.Trainer.Training;
+
+/// <summary>
+/// One batch as flat arrays, in the model's input layout and each head's target layout, with a
+/// weight per sample and head (0 where the sample lacks that label, so mixed data sets train
+/// every head on the samples that have its label).
+/// </summary>
+internal sealed class Batch
+{
+    public Batch(int count, int size, int keypoints, int classes)
+    {
+        Count = count;
+        Size = size;
+        Images = new float[count * 3 * size * size];
+        Center = new float[count * 2];
+        CenterWeight = new float[count];
+        Keypoints = new float[count * keypoints * 2];
+        KeypointWeight = new float[count * keypoints];
+        Box = new float[count * 4];
+        BoxWeight = new float[count];
+        Rotation = new float[count * 9];
+        PoseWeight = new float[count];
+        Mask = new float[count * size * size];
+        MaskWeight = new float[count];
+        ClassTargets = new float[count * Math.Max(1, classes)];
+        ClassWeight = new float[count];
+        Labels = new HeadLabel[count];
+    }
+
+    public int Count { get; }
+
+    public int Size { get; }
+
+    /// <summary>[B,3,S,S] normalised as the backbone wants.</summary>
+    public float[] Images { get; }
+
+    /// <summary>[B,2] head centre in [-1, 1].</summary>
+    public float[] Center { get; }
+
+    public float[] CenterWeight { get; }
+
+    /// <summary>[B,K,2] in [-1, 1].</summary>
+    public float[] Keypoints { get; }
+
+    /// <summary>[B,K]: 1 for a labelled keypoint inside the frame.</summary>
+    public float[] KeypointWeight { get; }
+
+    /// <summary>[B,4] x0, y0, x1, y1 in [0, 1].</summary>
+    public float[] Box { get; }
+
+    public float[] BoxWeight { get; }
+
+    /// <summary>[B,3,3] rotation, row-major.</summary>
+    public float[] Rotation { get; }
+
+    public float[] PoseWeight { get; }
+
+    /// <summary>[B,1,S,S] in {0, 1}.</summary>
+    public float[] Mask { get; }
+
+    public float[] MaskWeight { get; }
+
+    /// <summary>[B,C]: one-hot or multi-hot.</summary>
+    public float[] ClassTargets { get; }
+
+    public float[] ClassWeight { get; }
+
+    /// <summary>The labels as augmented (in model-input pixels), for metrics and result grids.</summary>
+    public HeadLabel[] Labels { get; }
+}
+
+/// <summary>
+/// Turns data items into batches: decode, augment (letterbox only for validation), normalise,
+/// and lay out the targets of the model's heads. Batches are built on worker threads ahead of the
+/// trainer (<see cref="Prefetcher{T}"/>); batch b of epoch e depends only on (seed, e, b).
+/// </summary>
+internal sealed class Batcher
+{
+    private readonly IReadOnlyList<DataItem> _items;
+    private readonly ModelConfig _config;
+    private readonly Preprocessing _pre;
+    private readonly string[] _classes;
+    private readonly int _keypoints;
+
+    public Batcher(IReadOnlyList<DataItem> items, ModelConfig config, Preprocessing preprocessing, IReadOnlyList<string> classes)
+    {
+        _items = items;
+        _config = config;
+        _pre = preprocessing;
+        _classes = [.. classes];
+        _keypoints = config.Heads.FirstOrDefault(h => h.Kind == "keypoints") is { } k ? k.KeypointNames?.Length ?? 6 : 6;
+    }
+
+    public int Count => _items.Count;
+
+    public IReadOnlyList<DataItem> Items => _items;
+
+    /// <summary>The batches of one epoch, built ahead on worker threads.</summary>
+    public Prefetcher<Batch> Epoch(int batchSize, int epoch, int seed, AugmentOptions augment, bool shuffle, int depth = 3)
+    {
+        int[] order = [.. Enumerable.Range(0, _items.Count)];
+        if (shuffle)
+        {
+            new Random(unchecked((seed * 7_919) + epoch)).Shuffle(order);
+        }
+
+        int batches = (order.Length + batchSize - 1) / batchSize;
+        return new Prefetcher<Batch>(batches, b =>
+        {
+            int start = b * batchSize, count = Math.Min(batchSize, order.Length - start);
+            return Build([.. order.Skip(start).Take(count)], augment, unchecked((seed * 1_000_003) + (epoch * 10_007) + b));
+        }, depth);
+    }
+
+    /// <summary>Builds one batch from the given item indices.</summary>
+    public Batch Build(int[] indices, AugmentOptions augment, int seed)
+    {
+        int s = _pre.Height;
+        var batch = new Batch(indices.Length, s, _keypoints, _classes.Length);
+        var rng = new Random(seed);
+        for (int i = 0; i < indices.Length; i++)
+        {
+            DataItem item = _items[indices[i]];
+            using Mat image = item.Load();
+            using Mat? mask = item.Label.Mask is { } m && File.Exists(m) ? Cv2.ImRead(m, ImreadModes.Grayscale) : null;
+            HeadLabel label = item.Label with { Width = image.Width, Height = image.Height };
+            using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _keypoints == 6 ? Augment.BlazeFaceFlip : [.. Enumerable.Range(0, _keypoints)]);
+            Fill(batch, i, a);
+        }
+
+        return batch;
+    }
+
+    private unsafe void Fill(Batch b, int i, Augmented a)
+    {
+        int s = b.Size, plane = s * s;
+        HeadLabel l = a.Label;
+        b.Labels[i] = l;
+
+        // Pixels: BGR bytes to normalised RGB planes.
+        float[] scale = new float[3], offset = new float[3];
+        for (int c = 0; c < 3; c++)
+        {
+            scale[c] = _pre.Scale / _pre.Std[c];
+            offset[c] = -_pre.Mean[c] / _pre.Std[c];
+        }
+
+        byte* px = (byte*)a.Image.DataPointer;
+        long rowStep = a.Image.Step();
+        int baseIndex = i * 3 * plane;
+        for (int y = 0; y < s; y++)
+        {
+            byte* row = px + (y * rowStep);
+            for (int x = 0; x < s; x++)
+            {
+                int p = (y * s) + x;
+                b.Images[baseIndex + p] = (row[(x * 3) + 2] * scale[0]) + offset[0];
+                b.Images[baseIndex + plane + p] = (row[(x * 3) + 1] * scale[1]) + offset[1];
+                b.Images[baseIndex + (2 * plane) + p] = (row[x * 3] * scale[2]) + offset[2];
+            }
+        }
+
+        if (l.CenterNorm is { } cn)
+        {
+            b.Center[i * 2] = (float)cn[0];
+            b.Center[(i * 2) + 1] = (float)cn[1];
+            b.CenterWeight[i] = 1;
+        }
+
+        if (l.Keypoints is { } k && k.Length == _keypoints)
+        {
+            for (int j = 0; j < k.Length; j++)
+            {
+                b.Keypoints[(((i * _keypoints) + j) * 2)] = (float)((2 * k[j][0] / s) - 1);
+                b.Keypoints[(((i * _keypoints) + j) * 2) + 1] = (float)((2 * k[j][1] / s) - 1);
+                bool inside = k[j][0] >= 0 && k[j][1] >= 0 && k[j][0] < s && k[j][1] < s;
+                b.KeypointWeight[(i * _keypoints) + j] = inside ? 1 : 0;
+            }
+        }
+
+        if (l.Box is { } box)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                b.Box[(i * 4) + j] = (float)Math.Clamp(box[j] / s, 0, 1);
+            }
+
+            b.BoxWeight[i] = 1;
+        }
+
+        if (l.Pose is { } pose)
+        {
+            for (int j = 0; j < 9; j++)
+            {
+                b.Rotation[(i * 9) + j] = (float)pose.Rotation[j];
+            }
+
+            b.PoseWeight[i] = 1;
+        }
+
+        if (a.Mask != null)
+        {
+            byte* m = (byte*)a.Mask.DataPointer;
+            long step = a.Mask.Step();
+            for (int y = 0; y < s; y++)
+            {
+                for (int x = 0; x < s; x++)
+                {
+                    b.Mask[(i * plane) + (y * s) + x] = m[(y * step) + x] > 127 ? 1 : 0;
+                }
+            }
+
+            b.MaskWeight[i] = 1;
+        }
+
+        if (l.Classes is { Length: > 0 } classes && _classes.Length > 0)
+        {
+            foreach (string c in classes)
+            {
+                int index = Array.IndexOf(_classes, c);
+                if (index >= 0)
+                {
+                    b.ClassTargets[(i * _classes.Length) + index] = 1;
+                }
+            }
+
+            b.ClassWeight[i] = 1;
+        }
+    }
+}

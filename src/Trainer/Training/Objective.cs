@@ -1,0 +1,221 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracker.Runtime.Pose;
+using HeadTracker.Trainer.Models;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracker.Trainer.Training;
+
+/// <summary>
+/// The multi-task loss (a weighted sum of one loss per head, each averaged over the samples that
+/// carry its label) and the metrics per head, accumulated over a validation pass.
+/// </summary>
+internal sealed class Objective
+{
+    private readonly ModelConfig _config;
+    private readonly Dictionary<string, double> _weights;
+
+    /// <param name="weights">Loss weight per head kind; missing kinds weigh 1.</param>
+    public Objective(ModelConfig config, IReadOnlyDictionary<string, double>? weights = null)
+    {
+        var kinds = config.Heads.GroupBy(h => h.Kind).FirstOrDefault(g => g.Count() > 1);
+        if (kinds != null)
+        {
+            throw new ArgumentException($"heads: training supports one head of each kind; '{kinds.Key}' appears {kinds.Count()} times");
+        }
+
+        _config = config;
+        _weights = config.Heads.ToDictionary(h => h.Kind, h => weights?.GetValueOrDefault(h.Kind, 1.0) ?? 1.0);
+    }
+
+    /// <summary>Batch arrays as tensors (created in the caller's dispose scope).</summary>
+    public sealed record Targets(Tensor Center, Tensor CenterW, Tensor Keypoints, Tensor KeypointW, Tensor Box, Tensor BoxW,
+        Tensor Rotation, Tensor PoseW, Tensor Mask, Tensor MaskW, Tensor Classes, Tensor ClassW);
+
+    public static Targets ToTensors(Batch b)
+    {
+        int n = b.Count, s = b.Size, k = b.KeypointWeight.Length / n, c = b.ClassTargets.Length / n;
+        return new Targets(
+            tensor(b.Center, [n, 2]), tensor(b.CenterWeight, [n]),
+            tensor(b.Keypoints, [n, k, 2]), tensor(b.KeypointWeight, [n, k]),
+            tensor(b.Box, [n, 4]), tensor(b.BoxWeight, [n]),
+            tensor(b.Rotation, [n, 3, 3]), tensor(b.PoseWeight, [n]),
+            tensor(b.Mask, [n, 1, s, s]), tensor(b.MaskWeight, [n]),
+            tensor(b.ClassTargets, [n, c]), tensor(b.ClassWeight, [n]));
+    }
+
+    /// <summary>The total loss and each head's part (as plain numbers for the log).</summary>
+    public (Tensor Total, Dictionary<string, double> Parts) Loss(Tensor[] outputs, Targets t)
+    {
+        Tensor total = zeros(1);
+        var parts = new Dictionary<string, double>();
+        for (int h = 0; h < _config.Heads.Count; h++)
+        {
+            HeadConfig head = _config.Heads[h];
+            Tensor o = outputs[h];
+            Tensor part = head.Kind switch
+            {
+                "center" => Weighted((o - t.Center).pow(2).mean([1]), t.CenterW),
+                "keypoints" => Weighted(((o - t.Keypoints).pow(2).sum([2]) * t.KeypointW).sum([1]) / t.KeypointW.sum([1]).clamp_min(1), t.KeypointW.amax([1])),
+                "box" => Weighted(functional.smooth_l1_loss(o[.., ..4], t.Box, reduction: Reduction.None, beta: 0.05).mean([1])
+                    + functional.binary_cross_entropy_with_logits(o[.., 4], t.BoxW, reduction: Reduction.None), ones_like(t.BoxW)),
+                "pose" => Weighted((o - t.Rotation).pow(2).sum([1, 2]), t.PoseW),
+                "mask" => Weighted(functional.binary_cross_entropy_with_logits(o, t.Mask, reduction: Reduction.None).mean([1, 2, 3]), t.MaskW),
+                "class" => head.MultiLabel
+                    ? Weighted(functional.binary_cross_entropy_with_logits(o, t.Classes, reduction: Reduction.None).mean([1]), t.ClassW)
+                    : Weighted(-(functional.log_softmax(o, 1) * t.Classes).sum([1]), t.ClassW),
+                _ => throw new ArgumentException($"no loss for head kind '{head.Kind}'"),
+            };
+            parts[head.OutputName] = part.item<float>();
+            total = total + (part * _weights[head.Kind]);
+        }
+
+        return (total.squeeze(), parts);
+    }
+
+    /// <summary>Mean of per-sample losses over samples with weight 1.</summary>
+    private static Tensor Weighted(Tensor perSample, Tensor weight) => (perSample * weight).sum() / weight.sum().clamp_min(1);
+
+    /// <summary>Accumulates the metrics of each head over batches.</summary>
+    public sealed class Metrics
+    {
+        private readonly ModelConfig _config;
+        private readonly Dictionary<string, (double Sum, double Count)> _sums = [];
+
+        public Metrics(ModelConfig config) => _config = config;
+
+        public void Add(Tensor[] outputs, Batch b)
+        {
+            int n = b.Count, s = b.Size;
+            for (int h = 0; h < _config.Heads.Count; h++)
+            {
+                HeadConfig head = _config.Heads[h];
+                float[] o = outputs[h].contiguous().data<float>().ToArray();
+                for (int i = 0; i < n; i++)
+                {
+                    switch (head.Kind)
+                    {
+                        case "center" when b.CenterWeight[i] > 0:
+                            double dx = o[i * 2] - b.Center[i * 2], dy = o[(i * 2) + 1] - b.Center[(i * 2) + 1];
+                            Add("center_mse", ((dx * dx) + (dy * dy)) / 2);
+                            Add("center_px", Math.Sqrt((dx * dx) + (dy * dy)) * s / 2);
+                            break;
+                        case "keypoints":
+                            AddKeypoints(o, b, i);
+                            break;
+                        case "box" when b.BoxWeight[i] > 0:
+                            Add("box_iou", Iou(o.AsSpan((i * 5), 4), b.Box.AsSpan(i * 4, 4)));
+                            break;
+                        case "pose" when b.PoseWeight[i] > 0:
+                            (double py, double pp, double pr) = Rotation.ToEuler(o.AsSpan(i * 9, 9));
+                            (double ty, double tp, double tr) = Rotation.ToEuler(b.Rotation.AsSpan(i * 9, 9));
+                            Add("yaw_mae", AngleDiff(py, ty));
+                            Add("pitch_mae", AngleDiff(pp, tp));
+                            Add("roll_mae", AngleDiff(pr, tr));
+                            break;
+                        case "mask" when b.MaskWeight[i] > 0:
+                            AddMask(o, b, i);
+                            break;
+                        case "class" when b.ClassWeight[i] > 0:
+                            AddClass(o, b, i, head.MultiLabel);
+                            break;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Each metric's mean, in the config's head order.</summary>
+        public IReadOnlyDictionary<string, double> Values => _sums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / Math.Max(1, kv.Value.Count));
+
+        private void Add(string name, double value)
+        {
+            (double sum, double count) = _sums.GetValueOrDefault(name);
+            _sums[name] = (sum + value, count + 1);
+        }
+
+        /// <summary>NME: mean distance of labelled keypoints over the inter-ocular distance.</summary>
+        private void AddKeypoints(float[] o, Batch b, int i)
+        {
+            int k = b.KeypointWeight.Length / b.Count;
+            int t = i * k * 2;
+            double eye = Math.Sqrt(Math.Pow(b.Keypoints[t] - b.Keypoints[t + 2], 2) + Math.Pow(b.Keypoints[t + 1] - b.Keypoints[t + 3], 2));
+            if (eye < 1e-3)
+            {
+                return;
+            }
+
+            double sum = 0;
+            int count = 0;
+            for (int j = 0; j < k; j++)
+            {
+                if (b.KeypointWeight[(i * k) + j] > 0)
+                {
+                    sum += Math.Sqrt(Math.Pow(o[t + (j * 2)] - b.Keypoints[t + (j * 2)], 2) + Math.Pow(o[t + (j * 2) + 1] - b.Keypoints[t + (j * 2) + 1], 2));
+                    count++;
+                }
+            }
+
+            if (count > 0)
+            {
+                Add("keypoint_nme", sum / count / eye);
+            }
+        }
+
+        private void AddMask(float[] o, Batch b, int i)
+        {
+            int plane = b.Size * b.Size;
+            double inter = 0, union = 0;
+            for (int p = 0; p < plane; p++)
+            {
+                bool predicted = o[(i * plane) + p] > 0, truth = b.Mask[(i * plane) + p] > 0.5f;
+                inter += predicted && truth ? 1 : 0;
+                union += predicted || truth ? 1 : 0;
+            }
+
+            Add("mask_iou", union == 0 ? 1 : inter / union);
+        }
+
+        private void AddClass(float[] o, Batch b, int i, bool multiLabel)
+        {
+            int c = b.ClassTargets.Length / b.Count;
+            if (multiLabel)
+            {
+                double correct = 0;
+                for (int j = 0; j < c; j++)
+                {
+                    correct += (o[(i * c) + j] > 0) == (b.ClassTargets[(i * c) + j] > 0.5f) ? 1 : 0;
+                }
+
+                Add("accuracy_multi", correct / c);
+            }
+            else
+            {
+                int predicted = 0, truth = 0;
+                for (int j = 1; j < c; j++)
+                {
+                    predicted = o[(i * c) + j] > o[(i * c) + predicted] ? j : predicted;
+                    truth = b.ClassTargets[(i * c) + j] > b.ClassTargets[(i * c) + truth] ? j : truth;
+                }
+
+                Add("error_rate", predicted == truth ? 0 : 1);
+            }
+        }
+
+        private static double AngleDiff(double a, double b)
+        {
+            double d = Math.Abs(a - b) % 360;
+            return d > 180 ? 360 - d : d;
+        }
+
+        internal static double Iou(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            double ix = Math.Max(0, Math.Min(a[2], b[2]) - Math.Max(a[0], b[0]));
+            double iy = Math.Max(0, Math.Min(a[3], b[3]) - Math.Max(a[1], b[1]));
+            double inter = ix * iy;
+            double union = (Math.Max(0, a[2] - a[0]) * Math.Max(0, a[3] - a[1])) + ((b[2] - b[0]) * (b[3] - b[1])) - inter;
+            return union <= 0 ? 0 : inter / union;
+        }
+    }
+}

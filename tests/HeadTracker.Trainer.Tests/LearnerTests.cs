@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using HeadTracker.Tests;
+using HeadTracker.Trainer.Data;
+using HeadTracker.Trainer.Data.Loaders;
+using HeadTracker.Trainer.Models;
+using HeadTracker.Trainer.Synthesis;
+using HeadTracker.Trainer.Training;
+using TorchSharp;
+
+namespace HeadTracker.Trainer.Tests;
+
+/// <summary>A small synthetic data set at 64x64, written once for the class.</summary>
+public sealed class SmallSynthData : IDisposable
+{
+    public SmallSynthData()
+    {
+        Dir = Repo.NewTempDir("learner-data");
+        HeadSynthesizer synth = SynthCommand.Create(new SynthOptions { Size = 64, Seed = 5, ValidFraction = 0.25 }, new SynthCommand.Sources(), TextWriter.Null);
+        SynthCommand.Write(synth, Path.Combine(Dir, "set"), 320, 2, TextWriter.Null);
+    }
+
+    public string Dir { get; }
+
+    public string Set => Path.Combine(Dir, "set");
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+}
+
+public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
+{
+    private static readonly string[] s_heads = ["center", "keypoints", "box", "pose", "mask"];
+
+    private (Learner Learner, MultiHeadNet Model) Build(TrainOptions options)
+    {
+        Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 64, Heads = [.. s_heads.Select(h => new HeadConfig { Kind = h })] };
+        torch.manual_seed(options.Seed);
+        var model = new MultiHeadNet(config);
+        PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
+        var pre = model.Backbone.Preprocessing;
+        var learner = new Learner(model, new Batcher([.. d.Train], config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);
+        return (learner, model);
+    }
+
+    [Fact]
+    public void Fine_tuning_a_multi_head_model_improves_every_metric_and_the_export_runs()
+    {
+        var options = new TrainOptions { Epochs = 4, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, Seed = 3, Threads = 2 };
+        (Learner learner, MultiHeadNet model) = Build(options);
+        using (learner)
+        using (model)
+        {
+            (double lossBefore, IReadOnlyDictionary<string, double> before) = learner.Validate();
+            var liveCounts = new List<long>();
+            learner.EpochEnded += _ => liveCounts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            learner.FineTune(options.FreezeEpochs, options.Epochs, options.Lr);
+            IReadOnlyDictionary<string, double> after = learner.State.History[^1].Metrics;
+
+            Assert.True(learner.State.History[^1].ValidLoss < lossBefore * 0.7, $"valid loss {lossBefore} -> {learner.State.History[^1].ValidLoss}");
+            foreach (string lower in new[] { "center_mse", "center_px", "keypoint_nme", "yaw_mae", "pitch_mae", "roll_mae" })
+            {
+                Assert.True(after[lower] < before[lower], $"{lower} did not improve: {before[lower]} -> {after[lower]}");
+            }
+
+            foreach (string higher in new[] { "box_iou", "mask_iou" })
+            {
+                Assert.True(after[higher] > before[higher], $"{higher} did not improve: {before[higher]} -> {after[higher]}");
+            }
+
+            // Memory stays flat: every step disposes what it made.
+            Assert.Equal(5, liveCounts.Count);
+            Assert.True(liveCounts[^1] <= liveCounts[1], $"live tensors grew across epochs: {string.Join(", ", liveCounts)}");
+
+            string dir = Repo.NewTempDir("learner-export");
+            try
+            {
+                string onnx = Path.Combine(dir, "model.onnx");
+                model.eval();
+                Onnx.OnnxFile.Save(Onnx.OnnxExporter.Build(model, new Onnx.OnnxExportOptions { FoldBatchNorm = true }), onnx);
+                float[] input = ExportParityTests.RandomInput(2, 64, seed: 1);
+                Dictionary<string, float[]> ort = ExportParityTests.OrtOutputs(onnx, input, [2, 3, 64, 64]);
+                ExportParityTests.AssertClose(ExportParityTests.TorchOutputs(model, input, 2, 64), ort, 1e-3f, "trained model");
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void Frozen_body_keeps_its_weights_and_batchnorm_statistics()
+    {
+        var options = new TrainOptions { Epochs = 0, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, Seed = 1, Threads = 2, MaxBatches = 4 };
+        (Learner learner, MultiHeadNet model) = Build(options);
+        using (learner)
+        using (model)
+        {
+            float[] Snapshot(string prefix) => [.. model.state_dict().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Value.dtype == torch.ScalarType.Float32)
+                .OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray())];
+            float[] backbone = Snapshot("backbone."), heads = Snapshot("heads.");
+            learner.FineTune(1, 0, 1e-2);
+            Assert.Equal(backbone, Snapshot("backbone."));
+            Assert.NotEqual(heads, Snapshot("heads."));
+        }
+    }
+
+    [Fact]
+    public void Lr_find_sweeps_up_stops_on_divergence_and_restores_the_weights()
+    {
+        (Learner learner, MultiHeadNet model) = Build(new TrainOptions { BatchSize = 16, Seed = 2, Threads = 2 });
+        using (learner)
+        using (model)
+        {
+            float before = model.state_dict()["heads.center.output.weight"].sum().item<float>();
+            (List<(double Lr, double Loss)> curve, double suggestion) = learner.LrFind(1e-6, 100, 60);
+            Assert.True(curve.Count is > 10 and < 60, $"{curve.Count} steps: the sweep should stop when the loss diverges");
+            Assert.True(curve.Zip(curve.Skip(1)).All(p => p.Second.Lr > p.First.Lr));
+            Assert.InRange(suggestion, 1e-6, 100);
+            Assert.Equal(before, model.state_dict()["heads.center.output.weight"].sum().item<float>());
+        }
+    }
+}
