@@ -56,6 +56,8 @@ internal static class Program
                    results.png and the ONNX model. --resume continues a stopped run.
           lr-find  (the train options) [--plot FILE.png]
                    Learning-rate finder: exponential sweep, smoothed loss, suggested rate, plot.
+          eval     --model FILE.onnx --data DIR[,DIR..] [--split all|train|valid] [--json FILE]
+                   Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.
 
         Add --verbose to any command for stack traces of unexpected errors.
         """;
@@ -82,6 +84,7 @@ internal static class Program
                 "data" => Data(cli),
                 "train" => Train(cli),
                 "lr-find" => LrFind(cli),
+                "eval" => Eval(cli),
                 _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
             };
         }
@@ -342,6 +345,44 @@ internal static class Program
         CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(
             p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
             p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
+
+    private static int Eval(CliArgs cli)
+    {
+        string model = cli.Required("model");
+        string[] data = CliArgs.List(cli.Required("data"));
+        string split = cli.Option("split") ?? "all";
+        string? json = cli.Option("json");
+        int batch = cli.Int("batch", 32, 1, 4096);
+        int threads = cli.Int("threads", Environment.ProcessorCount, 1, 256);
+        cli.EnsureAllUsed();
+        if (split is not ("all" or "train" or "valid"))
+        {
+            throw new ArgumentException($"option --split: '{split}' is not one of: all, train, valid");
+        }
+
+        var items = data.SelectMany(d => Loaders.Jsonl(Directory.Exists(d) ? Path.Combine(d, LabelsFile.FileName) : d).Items)
+            .Where(i => split == "all" || (i.Label.Split == "valid") == (split == "valid")).ToList();
+        if (items.Count == 0)
+        {
+            throw new InvalidDataException($"--data {string.Join(",", data)}: no {split} items");
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyDictionary<string, double> metrics = Evaluator.Run(model, items, batch, threads);
+        Console.WriteLine($"{model} on {items.Count} {split} items from {string.Join(",", data)} ({clock.Elapsed.TotalSeconds:F1} s):");
+        foreach ((string name, double value) in metrics)
+        {
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  {name,-14} {value:G4}"));
+        }
+
+        if (json != null)
+        {
+            File.WriteAllText(json, System.Text.Json.JsonSerializer.Serialize(new { model, data, split, items = items.Count, metrics }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"Wrote {Path.GetFullPath(json)}");
+        }
+
+        return 0;
+    }
 
     private static int Inspect(CliArgs cli)
     {

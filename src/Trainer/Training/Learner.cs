@@ -45,7 +45,8 @@ internal sealed record TrainOptions
     /// <summary>Loss weight per head kind (the localisation example used 1 and 10).</summary>
     public Dictionary<string, double> LossWeights { get; init; } = [];
 
-    /// <summary>Limits batches per epoch (tests and quick looks); 0 means all.</summary>
+    /// <summary>Limits training batches per epoch (tests and quick looks; validation always sees
+    /// everything); 0 means all.</summary>
     public int MaxBatches { get; init; }
 }
 
@@ -243,15 +244,10 @@ internal sealed class Learner : IDisposable
         Model.eval();
         var metrics = new Objective.Metrics(Model.Config);
         double sum = 0;
-        int seen = 0, step = 0, batches = Batches(_valid.Count);
+        int seen = 0;
         using var noGrad = no_grad();
         foreach (Batch batch in _valid.Epoch(_o.BatchSize, 0, _o.Seed, AugmentOptions.None, shuffle: false))
         {
-            if (step++ == batches)
-            {
-                break;
-            }
-
             using var scope = NewDisposeScope();
             Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
             (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
@@ -339,7 +335,7 @@ internal sealed class Learner : IDisposable
         Checkpoint.Save(Model, dir, temp =>
         {
             _optimizer.save_state_dict(Path.Combine(temp, "optimizer.dat"));
-            File.WriteAllText(Path.Combine(temp, "run.json"), JsonSerializer.Serialize(State));
+            File.WriteAllText(Path.Combine(temp, "run.json"), JsonSerializer.Serialize(State, s_json));
         });
 
     /// <summary>Loads optimizer and run state saved by <see cref="SaveCheckpoint"/> (the model
@@ -347,9 +343,12 @@ internal sealed class Learner : IDisposable
     public void Restore(string dir)
     {
         _optimizer.load_state_dict(Path.Combine(dir, "optimizer.dat"));
-        State = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(dir, "run.json")))
+        State = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(dir, "run.json")), s_json)
             ?? throw new InvalidDataException($"{dir}/run.json: empty");
     }
 
     public void Dispose() => _optimizer.Dispose();
+
+    // The best validation loss starts at infinity.
+    private static readonly JsonSerializerOptions s_json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }

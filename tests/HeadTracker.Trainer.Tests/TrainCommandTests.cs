@@ -1,0 +1,107 @@
+using System;
+using System.IO;
+using System.Linq;
+using HeadTracker.Tests;
+using HeadTracker.Trainer.Data;
+using HeadTracker.Trainer.Data.Loaders;
+using HeadTracker.Trainer.Models;
+using HeadTracker.Trainer.Training;
+
+namespace HeadTracker.Trainer.Tests;
+
+/// <summary>headtracker-train train, --resume and eval as a user runs them.</summary>
+public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<SmallSynthData>, IDisposable
+{
+    private readonly string _dir = Repo.NewTempDir("train-cmd");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static Processes.Result Train(params string[] args) =>
+        Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-train.dll"), .. args], timeoutSeconds: 600);
+
+    [Fact]
+    public void Train_writes_the_run_folder_resumes_and_eval_agrees()
+    {
+        string run = Path.Combine(_dir, "run");
+        string[] common = ["--data", data.Set, "--heads", "center,keypoints,box", "--size", "64", "--batch", "16", "--max-batches", "3", "--threads", "2", "--out", run];
+        var first = Train(["train", .. common, "--freeze-epochs", "1", "--epochs", "1"]);
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.Contains("epoch  phase   train_loss  valid_loss  center_mse   center_px  keypoint_nme     box_iou  time", first.StdOut, StringComparison.Ordinal);
+        foreach (string file in new[] { "metrics.jsonl", "losses.png", "results.png", "model.onnx", "checkpoint/model.json", "checkpoint/weights.dat", "checkpoint/optimizer.dat", "checkpoint/run.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(run, file)), $"{file} missing from the run folder");
+        }
+
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+
+        var resumed = Train(["train", .. common, "--freeze-epochs", "1", "--epochs", "2", "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.All);
+        Assert.Contains("Resuming after epoch 2", resumed.StdOut, StringComparison.Ordinal);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+        Assert.Contains("    2  all", resumed.StdOut, StringComparison.Ordinal);
+
+        var eval = Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--split", "valid", "--json", Path.Combine(_dir, "eval.json"));
+        Assert.True(eval.ExitCode == 0, eval.All);
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "eval.json")));
+        double mse = json.RootElement.GetProperty("metrics").GetProperty("center_mse").GetDouble();
+        string lastEpoch = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))[^1];
+        double trained = System.Text.Json.JsonDocument.Parse(lastEpoch).RootElement.GetProperty("metrics").GetProperty("center_mse").GetDouble();
+        Assert.InRange(mse, trained * 0.98, trained * 1.02); // ONNX Runtime on the export measures what the trainer measured
+    }
+
+    [Theory]
+    [InlineData("unknown-arch")]
+    [InlineData("unknown-head")]
+    [InlineData("mask-without-masks")]
+    [InlineData("tiny-data")]
+    public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
+    {
+        string teacher = Path.Combine(_dir, "teacher");
+        Directory.CreateDirectory(teacher);
+        File.Copy(Repo.Fetched("faces/sample1.jpg"), Path.Combine(teacher, "a.jpg"));
+        File.WriteAllLines(Path.Combine(teacher, LabelsFile.FileName), ["{\"image\":\"a.jpg\",\"width\":1920,\"height\":1280,\"box\":[1,1,50,50]}"]);
+        string noMasks = Path.Combine(_dir, "nomask");
+        Directory.CreateDirectory(noMasks);
+        foreach (string line in File.ReadLines(Path.Combine(data.Set, LabelsFile.FileName)).Take(40))
+        {
+            string image = System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("image").GetString()!;
+            File.Copy(Path.Combine(data.Set, image), Path.Combine(noMasks, image));
+            File.AppendAllText(Path.Combine(noMasks, LabelsFile.FileName), System.Text.RegularExpressions.Regex.Replace(line, ",\"mask\":\"[^\"]*\"", "") + "\n");
+        }
+
+        (string[] args, string expected) = kind switch
+        {
+            "unknown-arch" => (new[] { "--data", data.Set, "--arch", "vgg16" }, "backbone 'vgg16' is not one of"),
+            "unknown-head" => (["--data", data.Set, "--heads", "center,halo"], "kind 'halo' is not one of"),
+            "mask-without-masks" => (["--data", noMasks, "--heads", "center,mask", "--size", "64"], "head 'mask' needs mask labels"),
+            "tiny-data" => (["--data", teacher, "--heads", "box"], "need at least 2 and 1"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+
+        var r = Train(["train", .. args, "--out", Path.Combine(_dir, "bad-run")]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.All, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "bad-run", "checkpoint")));
+    }
+
+    [Fact]
+    public void A_nan_loss_stops_the_run_naming_where_and_keeps_the_last_checkpoint()
+    {
+        var good = Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)).Items.Take(40).ToList();
+        var poisoned = good.Select((item, i) => i == 3 ? item with { Label = item.Label with { Center = [double.NaN, 0] } } : item).ToList();
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 64, Heads = [new HeadConfig { Kind = "center" }] };
+        using var model = new MultiHeadNet(config);
+        var pre = model.Backbone.Preprocessing;
+        var options = new TrainOptions { Epochs = 1, FreezeEpochs = 0, BatchSize = 8, Threads = 2, Augment = AugmentOptions.None };
+        using var learner = new Learner(model, new Batcher(poisoned, config, pre, []), new Batcher(good, config, pre, []), options);
+        string checkpoint = Path.Combine(_dir, "ck");
+        learner.SaveCheckpoint(checkpoint);
+        DateTime stamp = File.GetLastWriteTimeUtc(Path.Combine(checkpoint, Checkpoint.WeightsFile));
+
+        var e = Assert.Throws<InvalidOperationException>(() => learner.FitOneCycle(1, 1e-3, 1e-3));
+        Assert.Contains("the loss is NaN at epoch 1, batch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the last checkpoint holds epoch 0", e.Message, StringComparison.Ordinal);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(checkpoint, Checkpoint.WeightsFile)));
+    }
+}
