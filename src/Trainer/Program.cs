@@ -38,7 +38,8 @@ internal static class Program
           inspect  FILE.onnx [--nodes]
                    Prints inputs, outputs, manifest, op counts and parameter count.
           synth    --out DIR --count N [--size S] [--seed K] [--threads T] [--preview FILE.png]
-                   [--faces DIR] [--backgrounds DIR]
+                   [--faces DIR] [--backgrounds DIR] [--min-face F] [--max-face F] [--max-shift F]
+                   [--no-occlusion]
                    Renders labelled synthetic heads: NNNNNN.jpg, NNNNNN_mask.png, labels.jsonl.
                    --preview also draws the first samples with their labels into a contact sheet.
           label    --input IMAGES_DIR_OR_VIDEO --out DIR [--min-score P] [--every N] [--max-frames N]
@@ -59,7 +60,9 @@ internal static class Program
           eval     --model FILE.onnx --data DIR[,DIR..] [--split all|train|valid] [--json FILE]
                    Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.
 
-        Add --verbose to any command for stack traces of unexpected errors.
+        Any command takes --recipe FILE.json, a JSON object of its options ("epochs": 5,
+        "heads": ["center", "box"]); options on the command line win. Add --verbose for stack
+        traces of unexpected errors.
         """;
 
     public static int Main(string[] args)
@@ -70,7 +73,7 @@ internal static class Program
             return args.Length == 0 ? 2 : 0;
         }
 
-        var cli = new CliArgs(args.Skip(1));
+        var cli = CliArgs.WithRecipe(args.Skip(1));
         bool verbose = cli.Flag("verbose");
         try
         {
@@ -158,7 +161,20 @@ internal static class Program
     {
         string output = cli.Required("out");
         int count = cli.Int("count", 1000, 1, 10_000_000);
-        var options = new SynthOptions { Size = cli.Int("size", 128, 32, 1024), Seed = cli.Int("seed", 0) };
+        var options = new SynthOptions
+        {
+            Size = cli.Int("size", 128, 32, 1024),
+            Seed = cli.Int("seed", 0),
+            MinFaceFraction = Number(cli, "min-face", 0.2),
+            MaxFaceFraction = Number(cli, "max-face", 0.6),
+            MaxShift = Number(cli, "max-shift", 0.5),
+            OcclusionProbability = cli.Flag("no-occlusion") ? 0 : 0.15,
+        };
+        if (options.MaxFaceFraction < options.MinFaceFraction || options.MaxFaceFraction > 1.5 || options.MaxShift > 0.5)
+        {
+            throw new ArgumentException("options --min-face/--max-face/--max-shift: need min-face <= max-face <= 1.5 and max-shift <= 0.5");
+        }
+
         int threads = cli.Int("threads", Environment.ProcessorCount, 1, 256);
         string? preview = cli.Option("preview");
         var sources = new SynthCommand.Sources(cli.Option("faces"), cli.Option("backgrounds"));

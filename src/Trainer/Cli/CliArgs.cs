@@ -15,6 +15,73 @@ internal sealed class CliArgs
 
     public CliArgs(IEnumerable<string> args) => _args = [.. args];
 
+    /// <summary>
+    /// Adds the options of a recipe file named by --recipe FILE.json: a JSON object whose keys are
+    /// option names without dashes ("epochs": 5, "heads": ["center", "box"], "resume": true).
+    /// Options given on the command line win over the recipe.
+    /// </summary>
+    /// <exception cref="ArgumentException">The recipe is missing or not such an object; the
+    /// message names the file and the key.</exception>
+    public static CliArgs WithRecipe(IEnumerable<string> args)
+    {
+        var cli = new CliArgs(args);
+        string? recipe = cli.Option("recipe");
+        if (recipe == null)
+        {
+            return cli;
+        }
+
+        if (!System.IO.File.Exists(recipe))
+        {
+            throw new ArgumentException($"option --recipe: file not found: {recipe}");
+        }
+
+        System.Text.Json.JsonDocument doc;
+        try
+        {
+            doc = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(recipe));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ArgumentException($"{recipe}: not valid JSON: {e.Message}", e);
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new ArgumentException($"{recipe}: a recipe is a JSON object of option names and values");
+            }
+
+            foreach (System.Text.Json.JsonProperty p in doc.RootElement.EnumerateObject())
+            {
+                if (cli._args.Contains("--" + p.Name))
+                {
+                    continue;
+                }
+
+                switch (p.Value.ValueKind)
+                {
+                    case System.Text.Json.JsonValueKind.True:
+                        cli._args.Add("--" + p.Name);
+                        break;
+                    case System.Text.Json.JsonValueKind.False:
+                        break;
+                    case System.Text.Json.JsonValueKind.Array:
+                        cli._args.AddRange(["--" + p.Name, string.Join(",", p.Value.EnumerateArray().Select(v => v.ToString()))]);
+                        break;
+                    case System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number:
+                        cli._args.AddRange(["--" + p.Name, p.Value.ToString()]);
+                        break;
+                    default:
+                        throw new ArgumentException($"{recipe}: '{p.Name}' must be a string, number, boolean or list");
+                }
+            }
+        }
+
+        return cli;
+    }
+
     /// <summary>True when --<paramref name="name"/> is present.</summary>
     public bool Flag(string name) => _args.Remove("--" + name);
 

@@ -26,6 +26,13 @@ internal sealed record SynthOptions
 
     public double MaxFaceFraction { get; init; } = 0.6;
 
+    /// <summary>How far from the frame's centre the head may be, as a fraction of the frame
+    /// (0.5: anywhere the face still fits).</summary>
+    public double MaxShift { get; init; } = 0.5;
+
+    /// <summary>Share of samples with an occluder over the head.</summary>
+    public double OcclusionProbability { get; init; } = 0.15;
+
     /// <summary>Share of samples drawn from held-out identities (labelled split "valid").</summary>
     public double ValidFraction { get; init; } = 0.1;
 
@@ -137,7 +144,7 @@ internal sealed class HeadSynthesizer
         double fov = (45 + (rng.NextDouble() * 30)) * Math.PI / 180;
         double f = s / 2.0 / Math.Tan(fov / 2);
         double faceFraction = Options.MinFaceFraction + (rng.NextDouble() * (Options.MaxFaceFraction - Options.MinFaceFraction));
-        double margin = 0.3 * faceFraction * s;
+        double margin = Math.Max(0.3 * faceFraction * s, (0.5 - Options.MaxShift) * s);
         double u = margin + (rng.NextDouble() * (s - (2 * margin))), v = margin + (rng.NextDouble() * (s - (2 * margin)));
         if (fixedPose != null)
         {
@@ -194,7 +201,7 @@ internal sealed class HeadSynthesizer
         raster.Draw(_skull, pose, k, hairMaterial, SkullId);
         raster.Draw(_face, pose, k, new AtlasMaterial(identity.Atlas, tint), FaceId);
 
-        if (rng.NextDouble() < 0.15 && fixedPose == null)
+        if (rng.NextDouble() < Options.OcclusionProbability && fixedPose == null)
         {
             Occlude(raster, rng);
         }
