@@ -70,6 +70,8 @@ case "$verb" in
     ;;
   bench)
     setup
+    # Debian's PyTorch is the training-speed peer; without it the benchmark says so and goes on.
+    bash "$root/build/setup.sh" apt-bench || echo "(continuing without the PyTorch peer)"
     dotnet build "$root/tools/Bench/HeadTracker.Bench.csproj" -c "$config" -nologo -v quiet
     dotnet "$root/tools/Bench/bin/$config/net10.0/headtracker-bench.dll" "$@"
     ;;

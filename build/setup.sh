@@ -4,6 +4,7 @@
 #   build/setup.sh            everything (what ./build.sh runs before each verb)
 #   build/setup.sh apt        only the system packages
 #   build/setup.sh fetch      only the fetched files (into external/)
+#   build/setup.sh apt-bench  the benchmark's extra packages (Debian's PyTorch, a speed peer)
 #
 # Knobs (environment):
 #   HEADTRACKER_SKIP_APT=1        do not check or install system packages (non-Debian systems)
@@ -29,16 +30,17 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 default_apt_packages="libgtk-3-0 libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth"
 
 setup_apt() {
+  local list="${1:-${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}}"
   if [[ "${HEADTRACKER_SKIP_APT:-0}" == 1 ]]; then
     say "HEADTRACKER_SKIP_APT=1: not checking system packages."
     return 0
   fi
   if ! command -v dpkg-query >/dev/null 2>&1; then
-    say "not a Debian-style system (no dpkg-query): make sure these libraries are installed: ${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}"
+    say "not a Debian-style system (no dpkg-query): make sure these libraries are installed: $list"
     return 0
   fi
   local wanted missing=()
-  read -r -a wanted <<<"${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}"
+  read -r -a wanted <<<"$list"
   for pkg in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
@@ -226,6 +228,7 @@ setup_fetch() {
 case "${1:-all}" in
   all) setup_apt; setup_fetch ;;
   apt) setup_apt ;;
+  apt-bench) setup_apt "python3-torch" ;;
   fetch) setup_fetch ;;
-  *) die "unknown step '$1' (expected: all, apt, fetch)" ;;
+  *) die "unknown step '$1' (expected: all, apt, fetch, apt-bench)" ;;
 esac

@@ -21,6 +21,7 @@ internal static class Program
             return verb switch
             {
                 "synth" => Synth(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000),
+                "train" => TrainThroughput.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20),
                 "--help" or "-h" => Help(),
                 _ => throw new ArgumentException($"unknown benchmark '{verb}' (see --help)"),
             };
@@ -35,6 +36,8 @@ internal static class Program
     private static int Help()
     {
         Console.WriteLine("usage: headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
+        Console.WriteLine("       headtracker-bench train [STEPS]   training images per second of the default architecture at batch 32,");
+        Console.WriteLine("                                         TorchSharp beside Debian's PyTorch (python3-torch) on the same threads");
         return 0;
     }
 
