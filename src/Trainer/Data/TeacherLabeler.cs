@@ -22,35 +22,20 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
     /// <exception cref="InvalidDataException">Strict mode and an image cannot be read.</exception>
     public (int Images, int Faces) Run(string input, string outDir, SkipReport skipped, bool strict, int every = 1, int maxFrames = int.MaxValue)
     {
-        string full = Path.GetFullPath(outDir);
-        string parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+        if (!Directory.Exists(input) && !File.Exists(input))
+        {
+            throw new FileNotFoundException($"input not found: {input} (a folder of images or a video file)", input);
+        }
+
+        return AtomicDirectory.Write(outDir, temp =>
         {
             var labels = new List<HeadLabel>();
             int images = Directory.Exists(input)
                 ? LabelFolder(input, temp, labels, skipped, strict)
-                : File.Exists(input)
-                    ? LabelVideo(input, temp, labels, every, maxFrames)
-                    : throw new FileNotFoundException($"input not found: {input} (a folder of images or a video file)", input);
+                : LabelVideo(input, temp, labels, every, maxFrames);
             LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
-            if (Directory.Exists(full))
-            {
-                Directory.Delete(full, recursive: true);
-            }
-
-            Directory.Move(temp, full);
             return (images, labels.Count);
-        }
-        finally
-        {
-            if (Directory.Exists(temp))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-        }
+        });
     }
 
     private int LabelFolder(string folder, string outDir, List<HeadLabel> labels, SkipReport skipped, bool strict)

@@ -76,14 +76,8 @@ internal static class SynthCommand
     /// NNNNNN_mask.png and labels.jsonl. Built in a temporary folder and renamed into place.
     /// Returns images per second.
     /// </summary>
-    public static double Write(HeadSynthesizer synth, string outDir, int count, int threads, TextWriter log)
-    {
-        string full = Path.GetFullPath(outDir);
-        string parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+    public static double Write(HeadSynthesizer synth, string outDir, int count, int threads, TextWriter log) =>
+        AtomicDirectory.Write(outDir, temp =>
         {
             var labels = new HeadLabel[count];
             var clock = Stopwatch.StartNew();
@@ -96,24 +90,10 @@ internal static class SynthCommand
             });
             double rate = count / clock.Elapsed.TotalSeconds;
             LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
-            if (Directory.Exists(full))
-            {
-                Directory.Delete(full, recursive: true);
-            }
-
-            Directory.Move(temp, full);
-            log.WriteLine($"Wrote {count} images with labels to {full} in {clock.Elapsed.TotalSeconds:F1} s ({rate:F0} images/s on {threads} threads); " +
+            log.WriteLine($"Wrote {count} images with labels to {Path.GetFullPath(outDir)} in {clock.Elapsed.TotalSeconds:F1} s ({rate:F0} images/s on {threads} threads); " +
                 $"{labels.Count(l => l.Split == "valid")} from held-out identities");
             return rate;
-        }
-        finally
-        {
-            if (Directory.Exists(temp))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-        }
-    }
+        });
 
     private static string[] Images(string dir)
     {

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Models;
 
 namespace HeadTracker.Trainer.Training;
@@ -15,39 +16,14 @@ internal static class Checkpoint
     public const string WeightsFile = "weights.dat";
 
     /// <param name="extra">Writes more files (optimizer and run state) into the temporary folder.</param>
-    public static void Save(MultiHeadNet net, string dir, Action<string>? extra = null)
-    {
-        string full = Path.GetFullPath(dir);
-        string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"checkpoint folder {dir} has no parent");
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        string old = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.old");
-        Directory.CreateDirectory(temp);
-        try
+    public static void Save(MultiHeadNet net, string dir, Action<string>? extra = null) =>
+        AtomicDirectory.Write(dir, temp =>
         {
             File.WriteAllText(Path.Combine(temp, ConfigFile), net.Config.ToJson());
             net.save(Path.Combine(temp, WeightsFile));
             extra?.Invoke(temp);
-            if (Directory.Exists(full))
-            {
-                Directory.Move(full, old);
-            }
-
-            Directory.Move(temp, full);
-        }
-        finally
-        {
-            if (Directory.Exists(temp))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-
-            if (Directory.Exists(old))
-            {
-                Directory.Delete(old, recursive: true);
-            }
-        }
-    }
+            return 0;
+        });
 
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="FileNotFoundException">model.json or weights.dat missing.</exception>
