@@ -49,7 +49,8 @@ internal static class Program
                    stop at the first).
 
           train    --data DIR[,DIR..] --out RUN_DIR [--arch blazeface] [--heads center,keypoints,..]
-                   [--epochs N] [--freeze-epochs N] [--lr X] [--batch B] [--size S] [--weights FILE|none]
+                   [--epochs N] [--freeze-epochs N] [--lr X] [--lr-mult M] [--batch B] [--size S]
+                   [--weights FILE|none]
                    [--loss-weights KIND=W,..] [--patience N] [--seed K] [--threads T] [--valid-groups A,B]
                    [--export FILE.onnx] [--resume] [--no-augment] [--max-batches N]
                    Fine-tunes (fastai's fine_tune: frozen epochs, then all layers with discriminative
@@ -298,6 +299,7 @@ internal static class Program
             FreezeEpochs = cli.Int("freeze-epochs", 1, 0, 10_000),
             BatchSize = cli.Int("batch", 32, 1, 4096),
             Lr = Number(cli, "lr", 2e-3),
+            LrMult = Number(cli, "lr-mult", 100),
             WeightDecay = Number(cli, "wd", 0.01),
             Patience = cli.Int("patience", 0, 0),
             Seed = cli.Int("seed", 0),

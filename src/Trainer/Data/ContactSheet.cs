@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Pose;
 using OpenCvSharp;
 
 namespace HeadTracker.Trainer.Data;
@@ -81,12 +80,5 @@ internal static class ContactSheet
                 Cv2.PutText(tile, $"y{pose.Yaw:F0} p{pose.Pitch:F0} r{pose.Roll:F0}", new Point(2, tile.Height - 4), HersheyFonts.HersheySimplex, 0.35, Scalar.White);
             }
         }
-    }
-
-    /// <summary>Checks that the label's rotation and angles agree, for previews of imported data.</summary>
-    internal static bool PoseConsistent(PoseLabel pose)
-    {
-        (double yaw, double pitch, double roll) = Rotation.ToEuler(pose.Rotation);
-        return Math.Abs(yaw - pose.Yaw) < 0.5 && Math.Abs(pitch - pose.Pitch) < 0.5 && Math.Abs(roll - pose.Roll) < 0.5;
     }
 }

@@ -65,7 +65,7 @@ internal sealed class OnnxGraphBuilder
             }
 
             IModuleEmitter emitter = ModuleEmitters.Find(module.GetType())
-                ?? throw new NotSupportedException($"cannot export layer '{Path}' of type {module.GetType().Name}: no ONNX emitter is registered for it");
+                ?? throw new NotSupportedException($"cannot export layer '{Path}' of type {module.GetType().Name}: no ONNX emitter is registered for it (layers with emitters: {string.Join(", ", ModuleEmitters.SupportedTypes)})");
             return [emitter.Emit(this, module, inputs.Single())];
         }
         finally
