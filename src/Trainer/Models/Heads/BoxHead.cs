@@ -1,42 +1,25 @@
 using HeadTracker.Runtime.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracker.Trainer.Models.Heads;
 
 /// <summary>One face box and a face score: output [N,5] = x0, y0, x1, y1 in [0, 1] of the model
 /// input (sigmoid), then the score as a logit (apply a sigmoid for a probability).</summary>
-internal sealed class BoxHead : Head
+internal sealed class BoxHead(string name, Backbone backbone, TrunkSize? size = null)
+    : TrunkHead(nameof(BoxHead), name, backbone, 5, size)
 {
-    private readonly SpatialTrunk trunk;
-    private readonly Linear output;
-    private readonly string _name;
-
-    public BoxHead(string name, Backbone backbone, TrunkSize? size = null)
-        : base(nameof(BoxHead))
-    {
-        size ??= new TrunkSize();
-        _name = name;
-        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
-        output = Linear(size.Hidden, 5);
-        RegisterComponents();
-    }
-
-    public override string OutputName => _name;
-
     public override Tensor forward(Tensor[] features)
     {
         using var scope = NewDisposeScope();
-        Tensor o = output.forward(trunk.forward(features[^1]));
+        Tensor o = Raw(features);
         return cat([o[.., ..4].sigmoid(), o[.., 4..]], 1).MoveToOuterDisposeScope();
     }
 
     public override ManifestOutput Describe() => new()
     {
-        Name = _name,
+        Name = OutputName,
         Kind = "box",
         Shape = [-1, 5],
         Layout = "x0,y0,x1,y1,score_logit",
@@ -47,7 +30,7 @@ internal sealed class BoxHead : Head
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
-        string o = g.Emit(output, g.Emit(trunk, inputs[^1], nameof(trunk)), nameof(output));
+        string o = EmitRaw(g, inputs);
         string box = g.Node("Sigmoid", [Slice(g, o, 0, 4)]);
         return [g.Node("Concat", [box, Slice(g, o, 4, 5)], OnnxGraphBuilder.Attr("axis", 1L))];
     }

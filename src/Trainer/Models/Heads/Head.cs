@@ -30,6 +30,37 @@ internal abstract class Head : Module<Tensor[], Tensor>, IOnnxExportable
 }
 
 /// <summary>
+/// A head that regresses numbers through a <see cref="SpatialTrunk"/> on the deepest feature map
+/// and one linear layer; subclasses shape and squash the raw outputs. Its state_dict names are
+/// "trunk.*" and "output.*".
+/// </summary>
+internal abstract class TrunkHead : Head
+{
+#pragma warning disable SA1401, IDE1006 // TorchSharp names parameters after these fields.
+    protected readonly SpatialTrunk trunk;
+    protected readonly Linear output;
+#pragma warning restore SA1401, IDE1006
+
+    protected TrunkHead(string typeName, string name, Backbone backbone, int outputs, TrunkSize? size)
+        : base(typeName)
+    {
+        size ??= new TrunkSize();
+        OutputName = name;
+        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
+        output = Linear(size.Hidden, outputs);
+        RegisterComponents();
+    }
+
+    public override string OutputName { get; }
+
+    /// <summary>The linear layer's output [N, outputs].</summary>
+    protected Tensor Raw(Tensor[] features) => output.forward(trunk.forward(features[^1]));
+
+    /// <summary>Emits <see cref="Raw"/>; returns its value name.</summary>
+    protected string EmitRaw(OnnxGraphBuilder g, string[] inputs) => g.Emit(output, g.Emit(trunk, inputs[^1], nameof(trunk)), nameof(output));
+}
+
+/// <summary>
 /// Keeps where things are: a 1x1 conv squeezes the deepest feature map to a few channels, which
 /// are flattened (so position survives, unlike global pooling) into a hidden layer.
 /// </summary>

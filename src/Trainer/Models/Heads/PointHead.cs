@@ -4,9 +4,7 @@ using System.Linq;
 using HeadTracker.Runtime.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracker.Trainer.Models.Heads;
 
@@ -15,34 +13,24 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// each coordinate into [lo, hi] (default [-1, 1]). One point ("center", output [N,2]) or K named
 /// points ("keypoints", output [N,K,2]).
 /// </summary>
-internal sealed class PointHead : Head
+internal sealed class PointHead : TrunkHead
 {
-    private readonly SpatialTrunk trunk;
-    private readonly Linear output;
-    private readonly string _name;
     private readonly string[]? _keypointNames;
     private readonly float _lo, _hi;
 
     /// <param name="keypointNames">Null for a single point; otherwise one name per keypoint.</param>
     public PointHead(string name, Backbone backbone, IReadOnlyList<string>? keypointNames = null, float lo = -1f, float hi = 1f, TrunkSize? size = null)
-        : base(nameof(PointHead))
+        : base(nameof(PointHead), name, backbone, 2 * (keypointNames?.Count ?? 1), size)
     {
         if (!(hi > lo))
         {
             throw new ArgumentOutOfRangeException(nameof(hi), $"y_range [{lo}, {hi}] is empty");
         }
 
-        size ??= new TrunkSize();
-        _name = name;
         _keypointNames = keypointNames?.ToArray();
         _lo = lo;
         _hi = hi;
-        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
-        output = Linear(size.Hidden, Points * 2);
-        RegisterComponents();
     }
-
-    public override string OutputName => _name;
 
     /// <summary>How many points it predicts.</summary>
     public int Points => _keypointNames?.Length ?? 1;
@@ -54,13 +42,13 @@ internal sealed class PointHead : Head
     public override Tensor forward(Tensor[] features)
     {
         using var scope = NewDisposeScope();
-        Tensor y = (output.forward(trunk.forward(features[^1])).sigmoid() * (_hi - _lo)) + _lo;
+        Tensor y = (Raw(features).sigmoid() * (_hi - _lo)) + _lo;
         return (_keypointNames == null ? y : y.reshape(-1, Points, 2)).MoveToOuterDisposeScope();
     }
 
     public override ManifestOutput Describe() => new()
     {
-        Name = _name,
+        Name = OutputName,
         Kind = _keypointNames == null ? "point" : "keypoints",
         Shape = _keypointNames == null ? [-1, 2] : [-1, Points, 2],
         Coordinates = Coordinates.Normalized(_lo, _hi),
@@ -71,8 +59,7 @@ internal sealed class PointHead : Head
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
-        string h = g.Emit(trunk, inputs[^1], nameof(trunk));
-        string y = g.Node("Sigmoid", [g.Emit(output, h, nameof(output))]);
+        string y = g.Node("Sigmoid", [EmitRaw(g, inputs)]);
         y = g.Node("Add", [g.Node("Mul", [y, g.ConstantFloat([], _hi - _lo)]), g.ConstantFloat([], _lo)]);
         return [_keypointNames == null ? y : g.Node("Reshape", [y, g.ConstantInt64(-1, Points, 2)])];
     }

@@ -1,10 +1,8 @@
 using HeadTracker.Runtime.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
-using TorchSharp.Modules;
 using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracker.Trainer.Models.Heads;
 
@@ -16,29 +14,15 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// a face looking into the camera is the identity. Yaw, pitch and roll in degrees follow from it
 /// (<see cref="Runtime.Pose.Rotation"/>).
 /// </summary>
-internal sealed class PoseHead : Head
+internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size = null)
+    : TrunkHead(nameof(PoseHead), name, backbone, 6, size)
 {
     private const float Eps = 1e-8f;
-    private readonly SpatialTrunk trunk;
-    private readonly Linear output;
-    private readonly string _name;
-
-    public PoseHead(string name, Backbone backbone, TrunkSize? size = null)
-        : base(nameof(PoseHead))
-    {
-        size ??= new TrunkSize();
-        _name = name;
-        trunk = new SpatialTrunk(backbone.Features[^1], backbone.Preprocessing.Height, size.Reduced, size.Hidden);
-        output = Linear(size.Hidden, 6);
-        RegisterComponents();
-    }
-
-    public override string OutputName => _name;
 
     public override Tensor forward(Tensor[] features)
     {
         using var scope = NewDisposeScope();
-        return SixDToMatrix(output.forward(trunk.forward(features[^1]))).MoveToOuterDisposeScope();
+        return SixDToMatrix(Raw(features)).MoveToOuterDisposeScope();
     }
 
     /// <summary>[N,6] → [N,3,3] rotation matrices (columns e1, e2, e3).</summary>
@@ -55,7 +39,7 @@ internal sealed class PoseHead : Head
 
     public override ManifestOutput Describe() => new()
     {
-        Name = _name,
+        Name = OutputName,
         Kind = "pose",
         Shape = [-1, 3, 3],
         Representation = "rotation_matrix",
@@ -65,7 +49,7 @@ internal sealed class PoseHead : Head
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
-        string o = g.Emit(output, g.Emit(trunk, inputs[^1], nameof(trunk)), nameof(output));
+        string o = EmitRaw(g, inputs);
         string a = BoxHead.Slice(g, o, 0, 3), b = BoxHead.Slice(g, o, 3, 6);
         string e1 = Normalize(g, a);
         string dot = g.Node("ReduceSum", [g.Node("Mul", [e1, b]), g.ConstantInt64(1)], Attr("keepdims", 1L));
