@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.CommandLine;
 using System.IO;
 using System.Linq;
 using HeadTracker.Trainer.Cli;
@@ -11,86 +12,29 @@ using HeadTracker.Trainer.Onnx;
 using HeadTracker.Trainer.Synthesis;
 using HeadTracker.Trainer.Training;
 using OpenCvSharp;
+using static HeadTracker.Trainer.Cli.Options;
 
 namespace HeadTracker.Trainer;
 
 internal static class Program
 {
-    private const string Usage = """
-        headtracker-train: builds, fine-tunes and exports head-tracking models.
-
-        Commands:
-          init     --backbone NAME --heads LIST --out DIR [--size N] [--weights FILE.onnx]
-                   [--classes A,B,..] [--multi-label] [--name NAME] [--seed N]
-                   A new model as a checkpoint folder. Backbones: blazeface, resnet18, resnet34,
-                   mobilenetv2. Heads: center, keypoints, box, pose, class, mask. --weights loads
-                   pretrained backbone weights: MediaPipe's BlazeFace ONNX for blazeface, or an
-                   ONNX file whose initializers carry torchvision's names for the others.
-          export   --checkpoint DIR --out FILE.onnx [--fold-bn]
-                   Writes the model as ONNX (opset 17) with its manifest.
-          data     --format FORMAT --path PATH [--images DIR] [--strict] [--preview FILE.png]
-                   Loads a data set and reports what it holds and what it skipped. Formats:
-                   jsonl (labels.jsonl), folder (a folder per class), csv (fname,labels,is_valid;
-                   --images: the image folder), biwi, points (image,NAME_x,NAME_y..; --images),
-                   boxes (image_id,x_min,x_max,y_min,y_max,class_name,folder; --images: the root),
-                   segmentation (images/, labels/NAME_P.png, codes.txt), idx (PATH: the images
-                   file; --labels: the labels file; Fashion-MNIST class names).
-          inspect  FILE.onnx [--nodes]
-                   Prints inputs, outputs, manifest, op counts and parameter count.
-          synth    --out DIR --count N [--size S] [--seed K] [--threads T] [--preview FILE.png]
-                   [--faces DIR] [--backgrounds DIR] [--min-face F] [--max-face F] [--max-shift F]
-                   [--no-occlusion]
-                   Renders labelled synthetic heads: NNNNNN.jpg, NNNNNN_mask.png, labels.jsonl.
-                   --preview also draws the first samples with their labels into a contact sheet.
-          label    --input IMAGES_DIR_OR_VIDEO --out DIR [--min-score P] [--every N] [--max-frames N]
-                   [--strict] [--preview FILE.png]
-                   Teacher labels: BlazeFace boxes, 6 keypoints and scores for real images or video
-                   frames, in labels.jsonl. Unreadable images are skipped and reported (--strict:
-                   stop at the first).
-
-          train    --data DIR[,DIR..] --out RUN_DIR [--arch blazeface] [--heads center,keypoints,..]
-                   [--epochs N] [--freeze-epochs N] [--lr X] [--lr-mult M] [--batch B] [--size S]
-                   [--weights FILE|none]
-                   [--loss-weights KIND=W,..] [--patience N] [--seed K] [--threads T] [--valid-groups A,B]
-                   [--export FILE.onnx] [--resume] [--no-augment] [--max-batches N]
-                   Fine-tunes (fastai's fine_tune: frozen epochs, then all layers with discriminative
-                   rates, one-cycle), checkpoints every epoch, writes metrics.jsonl, losses.png,
-                   results.png and the ONNX model. --resume continues a stopped run.
-          lr-find  (the train options) [--plot FILE.png]
-                   Learning-rate finder: exponential sweep, smoothed loss, suggested rate, plot.
-          eval     --model FILE.onnx --data DIR[,DIR..] [--split all|train|valid] [--json FILE]
-                   Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.
-
-        Any command takes --recipe FILE.json, a JSON object of its options ("epochs": 5,
-        "heads": ["center", "box"]); options on the command line win. Add --verbose for stack
-        traces of unexpected errors.
-        """;
+    private static readonly string[] s_fashionMnist =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     public static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
-        {
-            Console.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        var cli = CliArgs.WithRecipe(args.Skip(1));
-        bool verbose = cli.Flag("verbose");
+        bool verbose = args.Contains("--verbose");
+        RootCommand root = Commands();
         try
         {
-            return args[0] switch
+            ParseResult parsed = root.Parse(CliArgs.MergeRecipe(args));
+            if (parsed.Errors.Count > 0)
             {
-                "init" => Init(cli),
-                "export" => Export(cli),
-                "inspect" => Inspect(cli),
-                "synth" => Synth(cli),
-                "label" => Label(cli),
-                "data" => Data(cli),
-                "train" => Train(cli),
-                "lr-find" => LrFind(cli),
-                "eval" => Eval(cli),
-                _ => throw new ArgumentException($"unknown command '{args[0]}' (see --help)"),
-            };
+                Console.Error.WriteLine($"headtracker-train: {parsed.Errors[0].Message} (see --help)");
+                return 2;
+            }
+
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException or InvalidOperationException)
         {
@@ -104,19 +48,229 @@ internal static class Program
         }
     }
 
-    private static int Init(CliArgs cli)
+    /// <summary>The command tree; each command's --help lists its options.</summary>
+    internal static RootCommand Commands()
     {
-        string backbone = cli.Required("backbone");
-        string[] heads = CliArgs.List(cli.Required("heads"));
-        string output = cli.Required("out");
-        int size = cli.Int("size", 0, 0, 1024);
-        string? weights = cli.Option("weights");
-        string[]? classes = cli.Option("classes") is { } c ? CliArgs.List(c) : null;
-        bool multiLabel = cli.Flag("multi-label");
-        string name = cli.Option("name") ?? "headtracker";
-        int seed = cli.Int("seed", 0);
-        cli.EnsureAllUsed();
+        var root = new RootCommand(
+            "headtracker-train: builds, fine-tunes, evaluates and exports head-tracking models, and makes their data. " +
+            "Any command takes --recipe FILE.json, a JSON object of its options (\"epochs\": 5, \"heads\": [\"center\", \"box\"]); " +
+            "options given on the command line win.");
+        var verbose = Flag("--verbose", "Print stack traces of unexpected errors.");
+        verbose.Recursive = true;
+        root.Options.Add(verbose);
+        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), LabelCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand() })
+        {
+            root.Subcommands.Add(c);
+        }
 
+        return root;
+    }
+
+    private static Command InitCommand()
+    {
+        var backbone = Text("--backbone", $"Backbone: {string.Join(", ", BackboneRegistry.Names)}.", required: true);
+        var heads = Text("--heads", $"Comma-separated heads: {string.Join(", ", ModelConfig.HeadKinds)}.", required: true);
+        var output = Text("--out", "Checkpoint folder to write.", required: true);
+        var size = Int("--size", "Square input size (0: the backbone's default).", 0, 0, 1024);
+        var weights = Text("--weights", "Pretrained backbone weights: MediaPipe's BlazeFace ONNX for blazeface, or an ONNX file with torchvision's names.");
+        var classes = Text("--classes", "Class names for a class head, comma-separated.");
+        var multiLabel = Flag("--multi-label", "The class head is multi-label.");
+        var name = Text("--name", "Model name for the manifest.");
+        var seed = Int("--seed", "Random seed.", 0);
+        var c = new Command("init", "A new model as a checkpoint folder, optionally with pretrained backbone weights.")
+            { backbone, heads, output, size, weights, classes, multiLabel, name, seed };
+        c.SetAction(r => Init(r.Get(backbone), CliArgs.List(r.Get(heads)), r.Get(output), r.GetValue(size), r.GetValue(weights),
+            r.GetValue(classes) is { } cl ? CliArgs.List(cl) : null, r.GetValue(multiLabel), r.GetValue(name) ?? "headtracker", r.GetValue(seed)));
+        return c;
+    }
+
+    private static Command ExportCommand()
+    {
+        var checkpoint = Text("--checkpoint", "Checkpoint folder (model.json, weights.dat).", required: true);
+        var output = Text("--out", "ONNX file to write.", required: true);
+        var foldBn = Flag("--fold-bn", "Fold each BatchNorm into the Conv before it.");
+        var c = new Command("export", "Writes a checkpoint as ONNX (IR 8, opset 17) with its manifest.") { checkpoint, output, foldBn };
+        c.SetAction(r => Export(r.Get(checkpoint), r.Get(output), r.GetValue(foldBn)));
+        return c;
+    }
+
+    private static Command InspectCommand()
+    {
+        var file = new Argument<string>("FILE") { Description = "An ONNX file." };
+        var nodes = Flag("--nodes", "Also list every node.");
+        var c = new Command("inspect", "Prints an ONNX file's inputs, outputs, manifest, op counts and parameter count.") { file, nodes };
+        c.SetAction(r =>
+        {
+            OnnxInspector.Print(r.GetValue(file)!, Console.Out, r.GetValue(nodes));
+            return 0;
+        });
+        return c;
+    }
+
+    private static Command SynthCommandLine()
+    {
+        var output = Text("--out", "Folder to write NNNNNN.jpg, NNNNNN_mask.png and labels.jsonl into.", required: true);
+        var count = Int("--count", "How many images.", 1000, 1, 10_000_000);
+        var size = Int("--size", "Image size in pixels.", 128, 32, 1024);
+        var seed = Int("--seed", "Random seed: the same seed gives the same bytes.", 0);
+        var threads = Int("--threads", "Worker threads.", Environment.ProcessorCount, 1, 256);
+        var preview = Text("--preview", "Also draw the first samples with their labels into this PNG.");
+        var faces = Text("--faces", "Folder of face photos to texture heads from (default: the fetched samples).");
+        var backgrounds = Text("--backgrounds", "Folder of background photos (default: OpenCV's samples).");
+        var minFace = Number("--min-face", "Smallest face width as a fraction of the image.", 0.2, 0.05, 1.5);
+        var maxFace = Number("--max-face", "Largest face width as a fraction of the image.", 0.6, 0.05, 1.5);
+        var maxShift = Number("--max-shift", "How far the head may be from the centre, as a fraction of the image.", 0.5, 0, 0.5);
+        var noOcclusion = Flag("--no-occlusion", "Never put an occluder over the head.");
+        var c = new Command("synth", "Renders labelled synthetic heads (textured face mesh, skull, hair, neck) over real backgrounds.")
+            { output, count, size, seed, threads, preview, faces, backgrounds, minFace, maxFace, maxShift, noOcclusion };
+        c.SetAction(r =>
+        {
+            var options = new SynthOptions
+            {
+                Size = r.GetValue(size),
+                Seed = r.GetValue(seed),
+                MinFaceFraction = r.GetValue(minFace),
+                MaxFaceFraction = r.GetValue(maxFace),
+                MaxShift = r.GetValue(maxShift),
+                OcclusionProbability = r.GetValue(noOcclusion) ? 0 : 0.15,
+            };
+            if (options.MaxFaceFraction < options.MinFaceFraction)
+            {
+                throw new ArgumentException("options --min-face/--max-face: min-face is larger than max-face");
+            }
+
+            return Synth(options, r.Get(output), r.GetValue(count), r.GetValue(threads), r.GetValue(preview), new SynthCommand.Sources(r.GetValue(faces), r.GetValue(backgrounds)));
+        });
+        return c;
+    }
+
+    private static Command LabelCommand()
+    {
+        var input = Text("--input", "A folder of images or a video file.", required: true);
+        var output = Text("--out", "Folder to write the images and labels.jsonl into.", required: true);
+        var minScore = Number("--min-score", "Smallest face probability kept.", 0.5, 0, 1);
+        var every = Int("--every", "For video: label every n-th frame.", 1, 1);
+        var maxFrames = Int("--max-frames", "For video: stop after this many labelled frames.", int.MaxValue, 1);
+        var strict = Flag("--strict", "Stop at the first unreadable image instead of skipping it.");
+        var preview = Text("--preview", "Also draw the first labels into this PNG.");
+        var detector = Text("--detector", "BlazeFace front ONNX (default: the fetched one).");
+        var c = new Command("label", "Teacher labels: BlazeFace boxes, 6 keypoints and scores for real images or video frames.")
+            { input, output, minScore, every, maxFrames, strict, preview, detector };
+        c.SetAction(r => Label(r.Get(input), r.Get(output), (float)r.GetValue(minScore), r.GetValue(every), r.GetValue(maxFrames), r.GetValue(strict), r.GetValue(preview), r.GetValue(detector)));
+        return c;
+    }
+
+    private static Command DataCommand()
+    {
+        var format = Text("--format", "jsonl, folder, csv, biwi, points, boxes, segmentation or idx.", required: true);
+        var path = Text("--path", "The labels file, CSV, root folder, or (idx) the images file.", required: true);
+        var images = Text("--images", "csv and points: the image folder; boxes: the root holding the folders.");
+        var labels = Text("--labels", "idx: the labels file.");
+        var strict = Flag("--strict", "Stop at the first bad line, naming the file and line.");
+        var preview = Text("--preview", "Also draw the first items with their labels into this PNG.");
+        var c = new Command("data", "Loads a data set and reports what it holds and what it skipped.") { format, path, images, labels, strict, preview };
+        c.SetAction(r => Data(r.Get(format), r.Get(path), r.GetValue(images), r.GetValue(labels), r.GetValue(strict), r.GetValue(preview)));
+        return c;
+    }
+
+    /// <summary>The options of train and lr-find, and how to read them.</summary>
+    private sealed class TrainOptionSet
+    {
+        public Option<string> Data { get; } = Text("--data", "Data folders (each with labels.jsonl), comma-separated.", required: true);
+        public Option<string> Out { get; } = Text("--out", "Run folder: checkpoint/, metrics.jsonl, losses.png, results.png, model.onnx.");
+        public Option<string> Arch { get; } = Text("--arch", $"Backbone: {string.Join(", ", BackboneRegistry.Names)} (default blazeface).");
+        public Option<string> Heads { get; } = Text("--heads", $"Comma-separated heads: {string.Join(", ", ModelConfig.HeadKinds)} (default center).");
+        public Option<int> Epochs { get; } = Int("--epochs", "Epochs with every layer training.", 5, 0, 10_000);
+        public Option<int> FreezeEpochs { get; } = Int("--freeze-epochs", "Epochs with the backbone frozen first.", 1, 0, 10_000);
+        public Option<double> Lr { get; } = Number("--lr", "Base learning rate.", 2e-3, 1e-9, 10);
+        public Option<double> LrMult { get; } = Number("--lr-mult", "How much slower the first layers learn than the heads.", 100, 1, 1e6);
+        public Option<double> Wd { get; } = Number("--wd", "AdamW weight decay.", 0.01, 0, 1);
+        public Option<int> Batch { get; } = Int("--batch", "Batch size.", 32, 1, 4096);
+        public Option<int> Size { get; } = Int("--size", "Square input size (0: the backbone's default).", 0, 0, 1024);
+        public Option<string> Weights { get; } = Text("--weights", "Pretrained backbone weights, or 'none' (default: BlazeFace's for blazeface).");
+        public Option<string> LossWeights { get; } = Text("--loss-weights", "Loss weight per head kind, e.g. center=1,box=10.");
+        public Option<int> Patience { get; } = Int("--patience", "Stop after this many epochs without a better validation loss (0: never).", 0, 0);
+        public Option<int> Seed { get; } = Int("--seed", "Random seed.", 0);
+        public Option<int> Threads { get; } = Int("--threads", "Threads for TorchSharp.", Environment.ProcessorCount, 1, 256);
+        public Option<int> MaxBatches { get; } = Int("--max-batches", "Training batches per epoch at most (0: all).", 0, 0);
+        public Option<string> ValidGroups { get; } = Text("--valid-groups", "Identities to hold out for validation, comma-separated.");
+        public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
+        public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
+        public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
+
+        public void AddTo(Command c)
+        {
+            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment })
+            {
+                c.Options.Add(o);
+            }
+        }
+
+        public TrainRequest Read(ParseResult r, bool outRequired) => new()
+        {
+            Data = CliArgs.List(r.Get(Data)),
+            Arch = r.GetValue(Arch) ?? "blazeface",
+            Heads = CliArgs.List(r.GetValue(Heads) ?? "center"),
+            Size = r.GetValue(Size),
+            Weights = r.GetValue(Weights),
+            Out = r.GetValue(Out) ?? (outRequired ? throw new ArgumentException("option --out is required") : "lr-find"),
+            Export = r.GetValue(Export),
+            Resume = r.GetValue(Resume),
+            ValidGroups = r.GetValue(ValidGroups) is { } g ? CliArgs.List(g) : [],
+            Options = new TrainOptions
+            {
+                Epochs = r.GetValue(Epochs),
+                FreezeEpochs = r.GetValue(FreezeEpochs),
+                BatchSize = r.GetValue(Batch),
+                Lr = r.GetValue(Lr),
+                LrMult = r.GetValue(LrMult),
+                WeightDecay = r.GetValue(Wd),
+                Patience = r.GetValue(Patience),
+                Seed = r.GetValue(Seed),
+                Threads = r.GetValue(Threads),
+                MaxBatches = r.GetValue(MaxBatches),
+                LossWeights = r.GetValue(LossWeights) is { } w ? WeightsOf(w) : [],
+                Augment = r.GetValue(NoAugment) ? AugmentOptions.None : new AugmentOptions(),
+            },
+        };
+    }
+
+    private static Command TrainCommand()
+    {
+        var set = new TrainOptionSet();
+        var c = new Command("train",
+            "Fine-tunes the fastai way (frozen epochs, then all layers with discriminative rates, one-cycle), checkpoints every epoch, " +
+            "writes metrics.jsonl, losses.png, results.png and the ONNX model. --resume continues a stopped run.");
+        set.AddTo(c);
+        c.SetAction(r => TrainRun.Run(set.Read(r, outRequired: true), Console.Out));
+        return c;
+    }
+
+    private static Command LrFindCommand()
+    {
+        var set = new TrainOptionSet();
+        var plot = Text("--plot", "PNG to draw the loss against the learning rate into (default lr-find.png).");
+        var c = new Command("lr-find", "Learning-rate finder: exponential sweep, smoothed loss, suggested rate, plot.") { plot };
+        set.AddTo(c);
+        c.SetAction(r => LrFind(set.Read(r, outRequired: false), r.GetValue(plot) ?? "lr-find.png"));
+        return c;
+    }
+
+    private static Command EvalCommand()
+    {
+        var model = Text("--model", "An ONNX model exported by headtracker-train.", required: true);
+        var data = Text("--data", "Data folders (each with labels.jsonl), comma-separated.", required: true);
+        var split = Text("--split", "all, train or valid (default all).");
+        var json = Text("--json", "Also write the metrics to this JSON file.");
+        var batch = Int("--batch", "Batch size.", 32, 1, 4096);
+        var threads = Int("--threads", "ONNX Runtime threads.", Environment.ProcessorCount, 1, 256);
+        var c = new Command("eval", "Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.") { model, data, split, json, batch, threads };
+        c.SetAction(r => Eval(r.Get(model), CliArgs.List(r.Get(data)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads)));
+        return c;
+    }
+
+    private static int Init(string backbone, string[] heads, string output, int size, string? weights, string[]? classes, bool multiLabel, string name, int seed)
+    {
         if (!BackboneRegistry.Names.Contains(backbone))
         {
             throw new ArgumentException($"option --backbone: '{backbone}' is not one of: {string.Join(", ", BackboneRegistry.Names)}");
@@ -144,13 +298,8 @@ internal static class Program
         return 0;
     }
 
-    private static int Export(CliArgs cli)
+    private static int Export(string checkpoint, string output, bool foldBn)
     {
-        string checkpoint = cli.Required("checkpoint");
-        string output = cli.Required("out");
-        bool foldBn = cli.Flag("fold-bn");
-        cli.EnsureAllUsed();
-
         using MultiHeadNet net = Checkpoint.Load(checkpoint);
         net.eval();
         OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions { FoldBatchNorm = foldBn }), output);
@@ -158,29 +307,8 @@ internal static class Program
         return 0;
     }
 
-    private static int Synth(CliArgs cli)
+    private static int Synth(SynthOptions options, string output, int count, int threads, string? preview, SynthCommand.Sources sources)
     {
-        string output = cli.Required("out");
-        int count = cli.Int("count", 1000, 1, 10_000_000);
-        var options = new SynthOptions
-        {
-            Size = cli.Int("size", 128, 32, 1024),
-            Seed = cli.Int("seed", 0),
-            MinFaceFraction = Number(cli, "min-face", 0.2),
-            MaxFaceFraction = Number(cli, "max-face", 0.6),
-            MaxShift = Number(cli, "max-shift", 0.5),
-            OcclusionProbability = cli.Flag("no-occlusion") ? 0 : 0.15,
-        };
-        if (options.MaxFaceFraction < options.MinFaceFraction || options.MaxFaceFraction > 1.5 || options.MaxShift > 0.5)
-        {
-            throw new ArgumentException("options --min-face/--max-face/--max-shift: need min-face <= max-face <= 1.5 and max-shift <= 0.5");
-        }
-
-        int threads = cli.Int("threads", Environment.ProcessorCount, 1, 256);
-        string? preview = cli.Option("preview");
-        var sources = new SynthCommand.Sources(cli.Option("faces"), cli.Option("backgrounds"));
-        cli.EnsureAllUsed();
-
         HeadSynthesizer synth = SynthCommand.Create(options, sources, Console.Out);
         SynthCommand.Write(synth, output, count, threads, Console.Out);
         if (preview != null)
@@ -201,22 +329,8 @@ internal static class Program
         return 0;
     }
 
-    private static int Label(CliArgs cli)
+    private static int Label(string input, string output, float minScore, int every, int maxFrames, bool strict, string? preview, string? detectorPath)
     {
-        string input = cli.Required("input");
-        string output = cli.Required("out");
-        float minScore = cli.Option("min-score") is { } m
-            ? float.TryParse(m, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && v is >= 0 and <= 1
-                ? v
-                : throw new ArgumentException($"option --min-score needs a number in [0, 1], got '{m}'")
-            : 0.5f;
-        int every = cli.Int("every", 1, 1);
-        int maxFrames = cli.Int("max-frames", int.MaxValue, 1);
-        bool strict = cli.Flag("strict");
-        string? preview = cli.Option("preview");
-        string? detectorPath = cli.Option("detector");
-        cli.EnsureAllUsed();
-
         using var detector = new Runtime.Detection.BlazeFaceDetector(detectorPath ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: minScore);
         var skipped = new SkipReport();
         (int images, int faces) = new TeacherLabeler(detector, minScore).Run(input, output, skipped, strict, every, maxFrames);
@@ -240,19 +354,8 @@ internal static class Program
         return 0;
     }
 
-    private static readonly string[] s_fashionMnist =
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
-
-    private static int Data(CliArgs cli)
+    private static int Data(string format, string path, string? images, string? labels, bool strict, string? preview)
     {
-        string format = cli.Required("format");
-        string path = cli.Required("path");
-        string? images = cli.Option("images");
-        string? labels = cli.Option("labels");
-        bool strict = cli.Flag("strict");
-        string? preview = cli.Option("preview");
-        cli.EnsureAllUsed();
-
         string Images() => images ?? throw new ArgumentException($"format {format} needs --images");
         Dataset data = format switch
         {
@@ -291,51 +394,9 @@ internal static class Program
         return 0;
     }
 
-    private static TrainRequest TrainArgs(CliArgs cli)
+    private static int LrFind(TrainRequest r, string plot)
     {
-        var options = new TrainOptions
-        {
-            Epochs = cli.Int("epochs", 5, 0, 10_000),
-            FreezeEpochs = cli.Int("freeze-epochs", 1, 0, 10_000),
-            BatchSize = cli.Int("batch", 32, 1, 4096),
-            Lr = Number(cli, "lr", 2e-3),
-            LrMult = Number(cli, "lr-mult", 100),
-            WeightDecay = Number(cli, "wd", 0.01),
-            Patience = cli.Int("patience", 0, 0),
-            Seed = cli.Int("seed", 0),
-            Threads = cli.Int("threads", Environment.ProcessorCount, 1, 256),
-            MaxBatches = cli.Int("max-batches", 0, 0),
-            LossWeights = cli.Option("loss-weights") is { } w ? Weights(w) : [],
-            Augment = cli.Flag("no-augment") ? AugmentOptions.None : new AugmentOptions(),
-        };
-        return new TrainRequest
-        {
-            Data = CliArgs.List(cli.Required("data")),
-            Arch = cli.Option("arch") ?? "blazeface",
-            Heads = CliArgs.List(cli.Option("heads") ?? "center"),
-            Size = cli.Int("size", 0, 0, 1024),
-            Weights = cli.Option("weights"),
-            Out = cli.Required("out"),
-            Export = cli.Option("export"),
-            Resume = cli.Flag("resume"),
-            ValidGroups = cli.Option("valid-groups") is { } g ? CliArgs.List(g) : [],
-            Options = options,
-        };
-    }
-
-    private static int Train(CliArgs cli)
-    {
-        TrainRequest request = TrainArgs(cli);
-        cli.EnsureAllUsed();
-        return TrainRun.Run(request, Console.Out);
-    }
-
-    private static int LrFind(CliArgs cli)
-    {
-        string plot = cli.Option("plot") ?? "lr-find.png";
-        TrainRequest r = TrainArgs(cli);
-        cli.EnsureAllUsed();
-        (List<Data.DataItem> train, List<Data.DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
+        (List<DataItem> train, List<DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
         var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h })] };
         config.Validate("options --arch/--heads");
         TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
@@ -354,25 +415,13 @@ internal static class Program
         return 0;
     }
 
-    private static double Number(CliArgs cli, string name, double fallback) =>
-        cli.Option(name) is not { } v ? fallback
-        : double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) && d > 0 ? d
-        : throw new ArgumentException($"option --{name} needs a positive number, got '{v}'");
-
-    private static Dictionary<string, double> Weights(string text) =>
+    private static Dictionary<string, double> WeightsOf(string text) =>
         CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(
             p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
             p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
 
-    private static int Eval(CliArgs cli)
+    private static int Eval(string model, string[] data, string split, string? json, int batch, int threads)
     {
-        string model = cli.Required("model");
-        string[] data = CliArgs.List(cli.Required("data"));
-        string split = cli.Option("split") ?? "all";
-        string? json = cli.Option("json");
-        int batch = cli.Int("batch", 32, 1, 4096);
-        int threads = cli.Int("threads", Environment.ProcessorCount, 1, 256);
-        cli.EnsureAllUsed();
         if (split is not ("all" or "train" or "valid"))
         {
             throw new ArgumentException($"option --split: '{split}' is not one of: all, train, valid");
@@ -399,15 +448,6 @@ internal static class Program
             Console.WriteLine($"Wrote {Path.GetFullPath(json)}");
         }
 
-        return 0;
-    }
-
-    private static int Inspect(CliArgs cli)
-    {
-        bool nodes = cli.Flag("nodes");
-        string file = cli.Positional() ?? throw new ArgumentException("inspect needs an ONNX file");
-        cli.EnsureAllUsed();
-        OnnxInspector.Print(file, Console.Out, nodes);
         return 0;
     }
 }

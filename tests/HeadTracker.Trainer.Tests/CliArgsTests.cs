@@ -1,5 +1,7 @@
 using System;
+using System.CommandLine;
 using System.IO;
+using System.Linq;
 using HeadTracker.Tests;
 using HeadTracker.Trainer.Cli;
 
@@ -15,16 +17,15 @@ public class CliArgsTests
         {
             string recipe = Path.Combine(dir, "recipe.json");
             File.WriteAllText(recipe, """{"epochs": 7, "heads": ["center", "box"], "resume": true, "no-augment": false, "lr": "0.003"}""");
-            var cli = CliArgs.WithRecipe(["--recipe", recipe, "--epochs", "2"]);
-            Assert.Equal(2, cli.Int("epochs", 0));
-            Assert.Equal("center,box", cli.Option("heads"));
-            Assert.True(cli.Flag("resume"));
-            Assert.False(cli.Flag("no-augment"));
-            Assert.Equal("0.003", cli.Option("lr"));
-            cli.EnsureAllUsed();
+            string[] merged = CliArgs.MergeRecipe(["train", "--recipe", recipe, "--epochs", "2"]);
+            Assert.Equal(["train", "--epochs", "2", "--heads", "center,box", "--resume", "--lr", "0.003"], merged);
+
+            // The merged arguments parse as the train command's own options.
+            ParseResult parsed = Program.Commands().Parse([.. merged, "--data", "d", "--out", "o"]);
+            Assert.Empty(parsed.Errors);
 
             File.WriteAllText(recipe, "[1, 2]");
-            var e = Assert.Throws<ArgumentException>(() => CliArgs.WithRecipe(["--recipe", recipe]));
+            var e = Assert.Throws<ArgumentException>(() => CliArgs.MergeRecipe(["--recipe", recipe]));
             Assert.Contains(recipe, e.Message, StringComparison.Ordinal);
         }
         finally
@@ -33,11 +34,27 @@ public class CliArgsTests
         }
     }
 
-    [Fact]
-    public void Leftovers_and_bad_values_name_the_option()
+    [Theory]
+    [InlineData("synth --out x --count 0", "option --count needs a whole number in [1, 10000000], got 0")]
+    [InlineData("synth --out x --max-shift 0.9", "option --max-shift needs a number in [0, 0.5], got 0.9")]
+    [InlineData("train --data d --out o --bogus", "--bogus")]
+    [InlineData("export --out x", "--checkpoint")]
+    public void Bad_command_lines_are_parse_errors_naming_the_option(string line, string expected)
     {
-        var cli = new CliArgs(["--count", "many", "--bogus"]);
-        Assert.Contains("--count", Assert.Throws<ArgumentException>(() => cli.Int("count", 1)).Message, StringComparison.Ordinal);
-        Assert.Contains("'--bogus'", Assert.Throws<ArgumentException>(cli.EnsureAllUsed).Message, StringComparison.Ordinal);
+        ParseResult parsed = Program.Commands().Parse(line);
+        Assert.NotEmpty(parsed.Errors);
+        Assert.Contains(expected, parsed.Errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_command_has_help_that_lists_its_options()
+    {
+        RootCommand root = Program.Commands();
+        Assert.Equal(["init", "export", "inspect", "synth", "label", "data", "train", "lr-find", "eval"], root.Subcommands.Select(c => c.Name));
+        foreach (Command c in root.Subcommands)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(c.Description));
+            Assert.All(c.Options, o => Assert.False(string.IsNullOrWhiteSpace(o.Description), $"{c.Name} {o.Name} has no description"));
+        }
     }
 }

@@ -1,0 +1,47 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace HeadTracker.Trainer.Cli;
+
+/// <summary>Typed System.CommandLine options with the checks every command shares.</summary>
+internal static class Options
+{
+    public static Option<string> Text(string name, string description, bool required = false) =>
+        new(name) { Description = description, Required = required };
+
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    public static Option<int> Int(string name, string description, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback };
+        option.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v < min || v > max)
+            {
+                r.AddError($"option {name} needs a whole number in [{min}, {max}], got {v}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>A number that must be finite and lie in [min, max].</summary>
+    public static Option<double> Number(string name, string description, double fallback, double min = 0, double max = double.MaxValue)
+    {
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => fallback };
+        option.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (!double.IsFinite(v) || v < min || v > max)
+            {
+                r.AddError($"option {name} needs a number in [{min}, {max}], got {v}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>Required value of an option declared required (System.CommandLine checked it).</summary>
+    public static string Get(this ParseResult r, Option<string> option) =>
+        r.GetValue(option) ?? throw new ArgumentException($"option {option.Name} is required");
+}
