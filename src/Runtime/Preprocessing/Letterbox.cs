@@ -5,13 +5,15 @@ namespace HeadTracker.Runtime.Preprocessing;
 
 /// <summary>
 /// Fits a frame into a square-or-rectangular model input keeping its aspect ratio, padding the rest
-/// with black, and writes it as interleaved RGB floats (NHWC) through a 256-entry lookup table.
+/// with black, and writes it as RGB floats, interleaved (NHWC) or planar (NCHW), through a
+/// 256-entry lookup table per channel.
 /// Owns its scratch Mats; allocates only when the frame size changes. Not thread-safe: one per worker.
 /// </summary>
 internal sealed class Letterbox : IDisposable
 {
     private readonly Mat _canvas;
-    private readonly float[] _lut = new float[256];
+    private readonly float[] _lutR = new float[256], _lutG = new float[256], _lutB = new float[256];
+    private readonly bool _planar;
     private Mat? _roi;
     private OutputArray? _roiOut;
     private Mat? _lastFrame;
@@ -23,18 +25,37 @@ internal sealed class Letterbox : IDisposable
     /// <param name="scale">Multiplies each 0..255 channel value.</param>
     /// <param name="offset">Added after <paramref name="scale"/>: 1/127.5 and -1 give [-1, 1].</param>
     public Letterbox(int width, int height, float scale, float offset)
+        : this(width, height, scale, [-offset, -offset, -offset], [1f, 1f, 1f], planar: false)
+    {
+    }
+
+    /// <param name="width">Model input width in pixels.</param>
+    /// <param name="height">Model input height in pixels.</param>
+    /// <param name="scale">Multiplies each 0..255 channel value.</param>
+    /// <param name="mean">Per channel (R, G, B), taken away after scaling.</param>
+    /// <param name="std">Per channel (R, G, B), divides after the mean is taken away.</param>
+    /// <param name="planar">NCHW (three planes) instead of NHWC (interleaved).</param>
+    public Letterbox(int width, int height, float scale, float[] mean, float[] std, bool planar)
     {
         if (width <= 0 || height <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(width), $"model input size {width}x{height} must be positive");
         }
 
+        if (mean.Length != 3 || std.Length != 3 || Array.Exists(std, s => !(s > 0)))
+        {
+            throw new ArgumentException("mean and std need three values each, std positive", nameof(std));
+        }
+
         Width = width;
         Height = height;
+        _planar = planar;
         _canvas = new Mat(height, width, MatType.CV_8UC3, Scalar.Black);
         for (int v = 0; v < 256; v++)
         {
-            _lut[v] = (v * scale) + offset;
+            _lutR[v] = ((v * scale) - mean[0]) / std[0];
+            _lutG[v] = ((v * scale) - mean[1]) / std[1];
+            _lutB[v] = ((v * scale) - mean[2]) / std[2];
         }
     }
 
@@ -62,18 +83,18 @@ internal sealed class Letterbox : IDisposable
     /// <summary>Maps a y in model-input pixels back to frame pixels.</summary>
     public float ToFrameY(float inputY) => (inputY - PadY) / ScaleY;
 
-    /// <summary>Letterboxes a BGR frame and writes RGB floats into <paramref name="nhwc"/>
-    /// (length Width*Height*3).</summary>
-    public unsafe void Run(Mat bgr, Span<float> nhwc)
+    /// <summary>Letterboxes a BGR frame and writes RGB floats into <paramref name="values"/>
+    /// (length Width*Height*3), interleaved or planar as constructed.</summary>
+    public unsafe void Run(Mat bgr, Span<float> values)
     {
         if (bgr.Empty() || bgr.Type() != MatType.CV_8UC3)
         {
             throw new ArgumentException($"expected a non-empty 8-bit BGR frame, got {bgr.Type()} {bgr.Width}x{bgr.Height}", nameof(bgr));
         }
 
-        if (nhwc.Length != Width * Height * 3)
+        if (values.Length != Width * Height * 3)
         {
-            throw new ArgumentException($"input buffer holds {nhwc.Length} floats, the model needs {Width * Height * 3}", nameof(nhwc));
+            throw new ArgumentException($"input buffer holds {values.Length} floats, the model needs {Width * Height * 3}", nameof(values));
         }
 
         if (bgr.Width != _frameWidth || bgr.Height != _frameHeight)
@@ -96,14 +117,29 @@ internal sealed class Letterbox : IDisposable
 
         byte* src = (byte*)_canvas.DataPointer;
         int pixels = Width * Height;
-        fixed (float* dst = nhwc)
-        fixed (float* lut = _lut)
+        fixed (float* dst = values)
+        fixed (float* lr = _lutR)
+        fixed (float* lg = _lutG)
+        fixed (float* lb = _lutB)
         {
-            for (int i = 0, j = 0; i < pixels; i++, j += 3)
+            if (_planar)
             {
-                dst[j] = lut[src[j + 2]];
-                dst[j + 1] = lut[src[j + 1]];
-                dst[j + 2] = lut[src[j]];
+                float* r = dst, g = dst + pixels, b = dst + (2 * pixels);
+                for (int i = 0, j = 0; i < pixels; i++, j += 3)
+                {
+                    r[i] = lr[src[j + 2]];
+                    g[i] = lg[src[j + 1]];
+                    b[i] = lb[src[j]];
+                }
+            }
+            else
+            {
+                for (int i = 0, j = 0; i < pixels; i++, j += 3)
+                {
+                    dst[j] = lr[src[j + 2]];
+                    dst[j + 1] = lg[src[j + 1]];
+                    dst[j + 2] = lb[src[j]];
+                }
             }
         }
     }

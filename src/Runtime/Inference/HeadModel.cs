@@ -1,0 +1,255 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using HeadTracker.Runtime.Models;
+using HeadTracker.Runtime.Pose;
+using HeadTracker.Runtime.Preprocessing;
+using Microsoft.ML.OnnxRuntime;
+using OpenCvSharp;
+
+namespace HeadTracker.Runtime.Inference;
+
+/// <summary>
+/// What a HeadTracker model said about one frame, in frame pixels, in buffers allocated once and
+/// refilled each frame. A head the model does not have leaves its Has... flag false.
+/// </summary>
+internal sealed class HeadOutputs
+{
+    public bool HasCenter { get; internal set; }
+
+    public float CenterX { get; internal set; }
+
+    public float CenterY { get; internal set; }
+
+    /// <summary>(x, y) per keypoint; empty when the model has no keypoint head.</summary>
+    public float[] Keypoints { get; internal set; } = [];
+
+    public bool HasBox { get; internal set; }
+
+    /// <summary>x0, y0, x1, y1.</summary>
+    public float[] Box { get; } = new float[4];
+
+    /// <summary>Face probability from the box head.</summary>
+    public float Score { get; internal set; }
+
+    public bool HasPose { get; internal set; }
+
+    /// <summary>Degrees, see <see cref="Rotation"/> for the convention.</summary>
+    public double Yaw { get; internal set; }
+
+    public double Pitch { get; internal set; }
+
+    public double Roll { get; internal set; }
+
+    /// <summary>Row-major rotation matrix.</summary>
+    public float[] RotationMatrix { get; } = new float[9];
+
+    /// <summary>Head mask over the model input (255 = head), <see cref="MaskWidth"/> x <see cref="MaskHeight"/>; empty without a mask head.</summary>
+    public byte[] Mask { get; internal set; } = [];
+
+    public int MaskWidth { get; internal set; }
+
+    public int MaskHeight { get; internal set; }
+}
+
+/// <summary>
+/// Runs a HeadTracker ONNX model as its manifest describes it: letterbox and normalisation into a
+/// preallocated input, ONNX Runtime through a bound IoBinding, and each head decoded into
+/// <see cref="HeadOutputs"/> in frame pixels. Nothing about the model is hard-coded and nothing is
+/// allocated per frame. Not thread-safe: one per worker thread.
+/// </summary>
+internal sealed class HeadModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtIoBinding _binding;
+    private readonly Letterbox _letterbox;
+    private readonly float[] _input;
+    private readonly OrtValue _inputValue;
+    private readonly (ManifestOutput Spec, float[] Data, OrtValue Value)[] _outputs;
+    private readonly int _width, _height;
+
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">Not loadable, no manifest, or a manifest that does not
+    /// match the graph; the message names the file and the field.</exception>
+    public HeadModel(string path, int intraOpThreads = 1)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model not found: {path}", path);
+        }
+
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = intraOpThreads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        try
+        {
+            _session = new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{path}: not a model ONNX Runtime can load: {e.Message}", e);
+        }
+
+        try
+        {
+            if (!_session.ModelMetadata.CustomMetadataMap.TryGetValue(ModelManifest.MetadataKey, out string? json))
+            {
+                throw new InvalidDataException($"{path}: no '{ModelManifest.MetadataKey}' metadata; export the model with headtracker-train");
+            }
+
+            try
+            {
+                Manifest = ModelManifest.FromJson(json);
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidDataException($"{path}: {e.Message}", e);
+            }
+
+            ManifestInput input = Manifest.Input;
+            if (input.Shape.Length != 4 || input.Layout is not ("NCHW" or "NHWC") || input.ColorOrder != "RGB")
+            {
+                throw new InvalidDataException($"{path}: manifest input: expected a 4-d RGB NCHW or NHWC tensor, got [{string.Join(",", input.Shape)}] {input.Layout} {input.ColorOrder}");
+            }
+
+            bool planar = input.Layout == "NCHW";
+            _height = (int)(planar ? input.Shape[2] : input.Shape[1]);
+            _width = (int)(planar ? input.Shape[3] : input.Shape[2]);
+            _letterbox = new Letterbox(_width, _height, input.Scale, input.Mean, input.Std, planar);
+            _input = new float[3 * _width * _height];
+            _inputValue = OrtValue.CreateTensorValueFromMemory(_input, [1, .. input.Shape.Skip(1)]);
+            _binding = _session.CreateIoBinding();
+            _binding.BindInput(input.Name, _inputValue);
+            var outputs = new List<(ManifestOutput, float[], OrtValue)>();
+            foreach (ManifestOutput o in Manifest.Outputs)
+            {
+                if (!_session.OutputMetadata.ContainsKey(o.Name))
+                {
+                    throw new InvalidDataException($"{path}: manifest output '{o.Name}' is not an output of the graph");
+                }
+
+                long[] shape = [1, .. o.Shape.Skip(1)];
+                var data = new float[shape.Aggregate(1L, (a, d) => a * d)];
+                var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+                _binding.BindOutput(o.Name, value);
+                outputs.Add((o, data, value));
+            }
+
+            _outputs = [.. outputs];
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+    }
+
+    public ModelManifest Manifest { get; }
+
+    /// <summary>Stopwatch ticks of the last <see cref="Run"/>: letterbox and normalise.</summary>
+    public long PreprocessTicks { get; private set; }
+
+    /// <summary>Stopwatch ticks of the last <see cref="Run"/> inside ONNX Runtime.</summary>
+    public long InferenceTicks { get; private set; }
+
+    /// <summary>Stopwatch ticks of the last <see cref="Run"/> decoding the heads.</summary>
+    public long DecodeTicks { get; private set; }
+
+    /// <summary>Runs the model on a BGR frame and decodes every head into <paramref name="result"/>.</summary>
+    public void Run(Mat bgr, HeadOutputs result)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _letterbox.Run(bgr, _input);
+        long t1 = Stopwatch.GetTimestamp();
+        _session.RunWithBinding(_runOptions, _binding);
+        long t2 = Stopwatch.GetTimestamp();
+        foreach ((ManifestOutput spec, float[] data, _) in _outputs)
+        {
+            Decode(spec, data, result);
+        }
+
+        long t3 = Stopwatch.GetTimestamp();
+        PreprocessTicks = t1 - t0;
+        InferenceTicks = t2 - t1;
+        DecodeTicks = t3 - t2;
+    }
+
+    private void Decode(ManifestOutput spec, float[] o, HeadOutputs r)
+    {
+        switch (spec.Kind)
+        {
+            case "point":
+                r.HasCenter = true;
+                r.CenterX = FrameX(o[0]);
+                r.CenterY = FrameY(o[1]);
+                break;
+            case "keypoints":
+                if (r.Keypoints.Length != o.Length)
+                {
+                    r.Keypoints = new float[o.Length]; // once, on the first frame
+                }
+
+                for (int i = 0; i < o.Length; i += 2)
+                {
+                    r.Keypoints[i] = FrameX(o[i]);
+                    r.Keypoints[i + 1] = FrameY(o[i + 1]);
+                }
+
+                break;
+            case "box":
+                r.HasBox = true;
+                r.Box[0] = _letterbox.ToFrameX(o[0] * _width);
+                r.Box[1] = _letterbox.ToFrameY(o[1] * _height);
+                r.Box[2] = _letterbox.ToFrameX(o[2] * _width);
+                r.Box[3] = _letterbox.ToFrameY(o[3] * _height);
+                r.Score = 1f / (1f + MathF.Exp(-o[4]));
+                break;
+            case "pose":
+                r.HasPose = true;
+                Array.Copy(o, r.RotationMatrix, 9);
+                (r.Yaw, r.Pitch, r.Roll) = Rotation.ToEuler(r.RotationMatrix.AsSpan());
+                break;
+            case "mask":
+                if (r.Mask.Length != o.Length)
+                {
+                    r.Mask = new byte[o.Length]; // once, on the first frame
+                    r.MaskWidth = (int)spec.Shape[^1];
+                    r.MaskHeight = (int)spec.Shape[^2];
+                }
+
+                for (int i = 0; i < o.Length; i++)
+                {
+                    r.Mask[i] = o[i] > 0 ? (byte)255 : (byte)0; // logit > 0: probability > 0.5
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>[-1, 1] over the model input to frame pixels.</summary>
+    private float FrameX(float v) => _letterbox.ToFrameX((v + 1) * 0.5f * _width);
+
+    private float FrameY(float v) => _letterbox.ToFrameY((v + 1) * 0.5f * _height);
+
+    public void Dispose()
+    {
+        foreach ((_, _, OrtValue value) in _outputs)
+        {
+            value.Dispose();
+        }
+
+        _inputValue.Dispose();
+        _binding.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
+        _letterbox.Dispose();
+    }
+}
