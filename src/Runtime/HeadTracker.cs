@@ -1,0 +1,316 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using HeadTracker.Runtime.Capture;
+using HeadTracker.Runtime.Inference;
+using HeadTracker.Runtime.Output;
+using HeadTracker.Runtime.Smoothing;
+using OpenCvSharp;
+
+namespace HeadTracker.Runtime;
+
+/// <summary>Where the tracker stands.</summary>
+public enum TrackerStatus
+{
+    /// <summary>Not started, or stopped (also when a video without looping ends).</summary>
+    Stopped,
+
+    /// <summary>Start was called; no frame processed yet.</summary>
+    Starting,
+
+    /// <summary>A head is found in the newest frame.</summary>
+    Tracking,
+
+    /// <summary>Frames arrive but no head is found.</summary>
+    Searching,
+
+    /// <summary>The camera stopped delivering frames; the tracker retries with back-off.</summary>
+    CameraLost,
+
+    /// <summary>An error stopped the tracker; <see cref="HeadTracker.FaultReason"/> says which.</summary>
+    Faulted,
+}
+
+/// <summary>
+/// Webcam head tracking for a game loop. <see cref="Start"/> opens the model and the camera (or
+/// video) and runs a worker thread that reads frames, runs the model, smooths the 6-DoF pose and
+/// publishes the newest result; the game calls <see cref="TryGetLatest"/> whenever it likes, from
+/// any thread, and never waits. Dispose (or <see cref="Stop"/>) to release the camera.
+/// </summary>
+public sealed class HeadTracker : IDisposable
+{
+    private readonly HeadTrackerOptions _options;
+    private readonly Func<IFrameSource> _openSource;
+    private readonly TrackingResult _latest = new();
+    private readonly TrackingResult _work = new();
+    private readonly IScalarFilter[] _filters;
+    private long _version; // even: _latest is whole; odd: being written
+    private HeadModel? _model;
+    private OpentrackSender? _opentrack;
+    private Thread? _worker;
+    private volatile bool _stop;
+    private volatile TrackerStatus _status = TrackerStatus.Stopped;
+    private HeadPose _zero;
+    private volatile bool _recenter;
+
+    /// <summary>Checks the options; opens nothing until <see cref="Start"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public HeadTracker(HeadTrackerOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>For tests and hosts with their own frames: <paramref name="openSource"/> replaces the camera or video.</summary>
+    internal HeadTracker(HeadTrackerOptions options, Func<IFrameSource>? openSource)
+    {
+        if (string.IsNullOrEmpty(options.ModelPath))
+        {
+            throw new ArgumentException("HeadTrackerOptions.ModelPath is empty", nameof(options));
+        }
+
+        if (!(options.HorizontalFovDegrees is > 1 and < 179) || !(options.FaceWidthCm > 0) || options.IntraOpThreads < 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: HorizontalFovDegrees must be in (1, 179), FaceWidthCm positive, IntraOpThreads at least 1", nameof(options));
+        }
+
+        _options = options;
+        _openSource = openSource ?? (() => options.VideoPath != null
+            ? new VideoFileSource(options.VideoPath, options.LoopVideo)
+            : new CameraSource(options.CameraIndex));
+        _filters = new IScalarFilter[6];
+        for (int i = 0; i < 6; i++)
+        {
+            _filters[i] = options.Filter switch
+            {
+                FilterKind.Ewma => new EwmaFilter(options.EwmaAlpha),
+                FilterKind.None => new NoFilter(),
+                _ => new OneEuroFilter(options.MinCutoff, options.Beta, options.DerivativeCutoff),
+            };
+        }
+    }
+
+    /// <summary>Where the tracker stands. Any thread.</summary>
+    public TrackerStatus Status => _status;
+
+    /// <summary>Why the tracker is <see cref="TrackerStatus.Faulted"/>, else null. Any thread.</summary>
+    public string? FaultReason { get; private set; }
+
+    /// <summary>Mean milliseconds per frame of the last run, by stage (preprocess, inference,
+    /// decode) and in all, updated by the worker. Any thread; values may be a frame apart.</summary>
+    public (double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
+
+    /// <summary>Opens the model, the opentrack sender and the frame source, then starts the worker.
+    /// Call from any thread, once.</summary>
+    /// <exception cref="FileNotFoundException">The model or video file is missing.</exception>
+    /// <exception cref="InvalidDataException">The model is not a HeadTracker model, or the video does not decode.</exception>
+    /// <exception cref="IOException">The camera is not there.</exception>
+    public void Start()
+    {
+        if (_worker != null)
+        {
+            throw new InvalidOperationException("the tracker is already started");
+        }
+
+        _status = TrackerStatus.Starting;
+        IFrameSource source;
+        try
+        {
+            _model = new HeadModel(_options.ModelPath, _options.IntraOpThreads);
+            _opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
+            source = _openSource();
+        }
+        catch (Exception e)
+        {
+            Fault(e.Message);
+            _model?.Dispose();
+            _opentrack?.Dispose();
+            throw;
+        }
+
+        _stop = false;
+        _worker = new Thread(() => Run(source)) { IsBackground = true, Name = "HeadTracker" };
+        _worker.Start();
+    }
+
+    /// <summary>Stops the worker and releases the camera; results stay readable. Any thread but the worker.</summary>
+    public void Stop()
+    {
+        _stop = true;
+        _worker?.Join();
+        _worker = null;
+        if (_status is not TrackerStatus.Faulted)
+        {
+            _status = TrackerStatus.Stopped;
+        }
+    }
+
+    /// <summary>Makes the current head pose the zero of every axis (applies on the next frame). Any thread.</summary>
+    public void Recenter() => _recenter = true;
+
+    /// <summary>
+    /// Copies the newest result into <paramref name="result"/> (allocating it on the first call
+    /// when null). Never blocks: a result being written is retried, not waited for. Returns false
+    /// until the first frame is processed. Any thread; <paramref name="result"/> is the caller's.
+    /// </summary>
+    public bool TryGetLatest(ref TrackingResult? result)
+    {
+        result ??= new TrackingResult();
+        while (true)
+        {
+            long before = Volatile.Read(ref _version);
+            if ((before & 1) != 0)
+            {
+                Thread.SpinWait(8);
+                continue;
+            }
+
+            result.CopyFrom(_latest);
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _version) == before)
+            {
+                return result.Sequence > 0;
+            }
+        }
+    }
+
+    /// <summary>Stops and releases everything.</summary>
+    public void Dispose()
+    {
+        Stop();
+        _model?.Dispose();
+        _opentrack?.Dispose();
+    }
+
+    private void Run(IFrameSource source)
+    {
+        var outputs = new HeadOutputs();
+        var frame = new Mat();
+        var clock = Stopwatch.StartNew();
+        double last = 0, pre = 0, inf = 0, dec = 0, total = 0;
+        long frames = 0;
+        int failures = 0;
+        try
+        {
+            while (!_stop)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                if (!source.Read(frame))
+                {
+                    if (_options.VideoPath != null && !_options.LoopVideo)
+                    {
+                        break; // the video ended
+                    }
+
+                    // A camera that stops: say so, back off, try again.
+                    _status = TrackerStatus.CameraLost;
+                    Thread.Sleep(Math.Min(1000, 50 << Math.Min(failures++, 5)));
+                    continue;
+                }
+
+                failures = 0;
+                double now = clock.Elapsed.TotalSeconds;
+                _model!.Run(frame, outputs);
+                Publish(outputs, frame.Width, frame.Height, now, now - last);
+                last = now;
+                frames++;
+                double tick = 1000.0 / Stopwatch.Frequency;
+                pre += _model.PreprocessTicks * tick;
+                inf += _model.InferenceTicks * tick;
+                dec += _model.DecodeTicks * tick;
+                total += (Stopwatch.GetTimestamp() - t0) * tick;
+                StageMilliseconds = (pre / frames, inf / frames, dec / frames, total / frames);
+            }
+
+            _status = TrackerStatus.Stopped;
+        }
+        catch (Exception e) when (e is OpenCVException or InvalidDataException or IOException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            Fault(e.Message);
+        }
+        finally
+        {
+            frame.Dispose();
+            source.Dispose();
+        }
+    }
+
+    /// <summary>Builds the frame's result in the work buffer and publishes it whole.</summary>
+    private void Publish(HeadOutputs o, int width, int height, double now, double dt)
+    {
+        TrackingResult r = _work;
+        r.Sequence++;
+        r.Timestamp = now;
+        r.Score = o.HasBox ? o.Score : 1f;
+        bool valid = r.Score >= _options.MinScore && double.IsFinite(o.CenterX) && double.IsFinite(o.Yaw);
+        r.Valid = valid;
+        r.CenterX = o.CenterX;
+        r.CenterY = o.CenterY;
+        Array.Copy(o.Box, r.Box, 4);
+        if (r.Keypoints.Length != o.Keypoints.Length)
+        {
+            r.Keypoints = new float[o.Keypoints.Length]; // once, on the first frame
+        }
+
+        Array.Copy(o.Keypoints, r.Keypoints, r.Keypoints.Length);
+        if (valid)
+        {
+            HeadPose raw = Measure(o, width, height);
+            if (_recenter)
+            {
+                _zero = raw;
+                _recenter = false;
+            }
+
+            raw.X -= _zero.X;
+            raw.Y -= _zero.Y;
+            raw.Z -= _zero.Z;
+            raw.Yaw -= _zero.Yaw;
+            raw.Pitch -= _zero.Pitch;
+            raw.Roll -= _zero.Roll;
+            r.Raw = raw;
+            r.Filtered = new HeadPose
+            {
+                X = _filters[0].Filter(raw.X, dt),
+                Y = _filters[1].Filter(raw.Y, dt),
+                Z = _filters[2].Filter(raw.Z, dt),
+                Yaw = _filters[3].Filter(raw.Yaw, dt),
+                Pitch = _filters[4].Filter(raw.Pitch, dt),
+                Roll = _filters[5].Filter(raw.Roll, dt),
+            };
+            _opentrack?.Send(r.Filtered.X, r.Filtered.Y, r.Filtered.Z, r.Filtered.Yaw, r.Filtered.Pitch, r.Filtered.Roll);
+        }
+
+        // Seqlock: odd while writing, so readers retry instead of seeing half a result.
+        Interlocked.Increment(ref _version);
+        _latest.CopyFrom(r);
+        Interlocked.Increment(ref _version);
+        _status = valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
+    }
+
+    /// <summary>Rotation from the pose head; position from the face box (its width against
+    /// <see cref="HeadTrackerOptions.FaceWidthCm"/>) or the head centre, through a pinhole camera
+    /// with the configured field of view.</summary>
+    private HeadPose Measure(HeadOutputs o, int width, int height)
+    {
+        double f = width / 2.0 / Math.Tan(_options.HorizontalFovDegrees * Math.PI / 360);
+        double boxWidth = o.Box[2] - o.Box[0];
+        double z = o.HasBox && boxWidth > 1 ? f * _options.FaceWidthCm / boxWidth : 60;
+        double cx = o.HasCenter ? o.CenterX : (o.Box[0] + o.Box[2]) / 2, cy = o.HasCenter ? o.CenterY : (o.Box[1] + o.Box[3]) / 2;
+        return new HeadPose
+        {
+            X = (cx - (width / 2.0)) * z / f,
+            Y = (cy - (height / 2.0)) * z / f,
+            Z = z,
+            Yaw = o.HasPose ? o.Yaw : 0,
+            Pitch = o.HasPose ? o.Pitch : 0,
+            Roll = o.HasPose ? o.Roll : 0,
+        };
+    }
+
+    private void Fault(string reason)
+    {
+        FaultReason = reason;
+        _status = TrackerStatus.Faulted;
+    }
+}

@@ -1,0 +1,66 @@
+namespace HeadTracker.Runtime;
+
+/// <summary>How the tracker smooths the pose.</summary>
+public enum FilterKind
+{
+    /// <summary>The One Euro filter: steady when still, quick when moving (the default).</summary>
+    OneEuro,
+
+    /// <summary>An exponentially weighted moving average with <see cref="HeadTrackerOptions.EwmaAlpha"/>.</summary>
+    Ewma,
+
+    /// <summary>No smoothing.</summary>
+    None,
+}
+
+/// <summary>
+/// Everything the tracker needs, set once before <see cref="HeadTracker.Start"/>. Plain data: build
+/// it on any thread; the tracker copies what it needs when constructed.
+/// </summary>
+public sealed class HeadTrackerOptions
+{
+    /// <summary>A HeadTracker ONNX model (exported by headtracker-train, with its manifest).</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Webcam index; used when <see cref="VideoPath"/> is null.</summary>
+    public int CameraIndex { get; set; }
+
+    /// <summary>A video file to track instead of a camera.</summary>
+    public string? VideoPath { get; set; }
+
+    /// <summary>Start the video again when it ends (otherwise the tracker stops).</summary>
+    public bool LoopVideo { get; set; } = true;
+
+    /// <summary>ONNX Runtime threads for one inference; games want their cores, so 1.</summary>
+    public int IntraOpThreads { get; set; } = 1;
+
+    /// <summary>Frames whose face probability is below this are not valid (status Searching).</summary>
+    public float MinScore { get; set; } = 0.5f;
+
+    /// <summary>The camera's horizontal field of view, for the head's distance and position.</summary>
+    public double HorizontalFovDegrees { get; set; } = 60;
+
+    /// <summary>Real width of the face box (ear to ear), for the distance: about 15 cm for adults.</summary>
+    public double FaceWidthCm { get; set; } = 15.3;
+
+    /// <summary>Pose smoothing.</summary>
+    public FilterKind Filter { get; set; } = FilterKind.OneEuro;
+
+    /// <summary>One Euro: cutoff in Hz when still (lower: steadier).</summary>
+    public double MinCutoff { get; set; } = 1.0;
+
+    /// <summary>One Euro: how much speed raises the cutoff (higher: less lag).</summary>
+    public double Beta { get; set; } = 0.05;
+
+    /// <summary>One Euro: cutoff of the speed estimate, Hz.</summary>
+    public double DerivativeCutoff { get; set; } = 1.0;
+
+    /// <summary>EWMA weight of the newest sample, (0, 1].</summary>
+    public double EwmaAlpha { get; set; } = 0.5;
+
+    /// <summary>Send the filtered pose to opentrack at this host (UDP), or null for none.</summary>
+    public string? OpentrackHost { get; set; }
+
+    /// <summary>opentrack's UDP port.</summary>
+    public int OpentrackPort { get; set; } = 4242;
+}

@@ -1,0 +1,172 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using HeadTracker.Runtime;
+using HeadTracker.Runtime.Capture;
+using HeadTracker.Tests;
+using HeadTracker.Trainer.Models;
+using HeadTracker.Trainer.Onnx;
+using OpenCvSharp;
+using TorchSharp;
+using Tracker = HeadTracker.Runtime.HeadTracker;
+
+namespace HeadTracker.Trainer.Tests;
+
+/// <summary>Frames from memory, alternating between two pictures; can be told to go dark.</summary>
+internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
+{
+    private long _n;
+
+    public volatile bool Dark;
+
+    public string Description => "fake";
+
+    public bool Read(Mat frame)
+    {
+        Thread.Sleep(2);
+        if (Dark)
+        {
+            return false;
+        }
+
+        (_n++ % 2 == 0 ? a : b).CopyTo(frame);
+        return true;
+    }
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>The game-facing tracker on an exported model and a fake camera.</summary>
+public sealed class HeadTrackerTests : IDisposable
+{
+    private readonly string _dir = Repo.NewTempDir("tracker");
+    private readonly string _onnx;
+    private readonly Mat _a, _b;
+
+    public HeadTrackerTests()
+    {
+        torch.manual_seed(9);
+        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [.. new[] { "center", "keypoints", "box", "pose" }.Select(k => new HeadConfig { Kind = k })] });
+        PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
+        net.eval();
+        _onnx = Path.Combine(_dir, "model.onnx");
+        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), _onnx);
+        _a = Cv2.ImRead(Repo.Fetched("faces/sample2.jpg")).Resize(new Size(640, 480));
+        _b = Cv2.ImRead(Repo.Fetched("faces/sample3.jpg")).Resize(new Size(640, 480));
+    }
+
+    public void Dispose()
+    {
+        _a.Dispose();
+        _b.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private HeadTrackerOptions Options => new() { ModelPath = _onnx, MinScore = 0, Filter = FilterKind.None };
+
+    [Fact]
+    public void A_reader_hammering_TryGetLatest_never_sees_half_a_result()
+    {
+        var source = new FakeSource(_a, _b);
+        using var tracker = new Tracker(Options, () => source);
+        tracker.Start();
+        TrackingResult? r = null;
+        while (!tracker.TryGetLatest(ref r) || r!.Sequence < 3)
+        {
+            Thread.Sleep(1);
+        }
+
+        // The model is deterministic: frames alternate between two pictures, so every whole result
+        // is one of two, and odd sequence numbers belong to the first.
+        var seen = new (float CenterX, float Box0, float Keypoint0)[2];
+        int reads = 0, start = Environment.TickCount;
+        long lastSequence = 0;
+        while (Environment.TickCount - start < 1500)
+        {
+            tracker.TryGetLatest(ref r);
+            int which = (int)((r!.Sequence - 1) % 2);
+            var tuple = (r.CenterX, r.Box[0], r.Keypoints[0]);
+            if (seen[which] == default)
+            {
+                seen[which] = tuple;
+            }
+
+            Assert.Equal(seen[which], tuple);
+            Assert.True(r.Sequence >= lastSequence, "the sequence went backwards");
+            lastSequence = r.Sequence;
+            reads++;
+        }
+
+        Assert.True(reads > 1000, $"only {reads} reads");
+        Assert.True(lastSequence > 20, $"only {lastSequence} frames processed");
+        Assert.NotEqual(seen[0], seen[1]);
+        Assert.Equal(TrackerStatus.Tracking, tracker.Status);
+        Assert.True(tracker.StageMilliseconds.Inference > 0);
+    }
+
+    [Fact]
+    public void A_camera_that_goes_dark_is_reported_and_tracking_resumes_when_frames_return()
+    {
+        var source = new FakeSource(_a, _b);
+        using var tracker = new Tracker(Options, () => source);
+        tracker.Start();
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Tracking));
+        source.Dark = true;
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.CameraLost));
+        TrackingResult? r = null;
+        tracker.TryGetLatest(ref r);
+        long before = r!.Sequence;
+        source.Dark = false;
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Tracking));
+        Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > before));
+        tracker.Stop();
+        Assert.Equal(TrackerStatus.Stopped, tracker.Status);
+    }
+
+    [Fact]
+    public void Recenter_makes_the_current_pose_zero()
+    {
+        var source = new FakeSource(_a, _a);
+        using var tracker = new Tracker(Options, () => source);
+        tracker.Start();
+        TrackingResult? r = null;
+        Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > 2));
+        Assert.NotEqual(0, r!.Raw.Z);
+        tracker.Recenter();
+        long at = r.Sequence;
+        Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > at + 2));
+        Assert.Equal(0, r!.Raw.X, 6);
+        Assert.Equal(0, r.Raw.Z, 6);
+        Assert.Equal(0, r.Raw.Yaw, 6);
+    }
+
+    [Fact]
+    public void Bad_starts_say_what_is_wrong_and_leave_the_tracker_faulted()
+    {
+        using (var missing = new Tracker(new HeadTrackerOptions { ModelPath = Path.Combine(_dir, "none.onnx"), VideoPath = "x.avi" }))
+        {
+            var e = Assert.Throws<FileNotFoundException>(missing.Start);
+            Assert.Contains("none.onnx", e.Message, StringComparison.Ordinal);
+            Assert.Equal(TrackerStatus.Faulted, missing.Status);
+            Assert.Contains("none.onnx", missing.FaultReason, StringComparison.Ordinal);
+        }
+
+        using (var camera = new Tracker(new HeadTrackerOptions { ModelPath = _onnx, CameraIndex = 7 }))
+        {
+            var e = Assert.Throws<IOException>(camera.Start);
+            Assert.Contains("camera 7", e.Message, StringComparison.Ordinal);
+        }
+
+        using (var blazeface = new Tracker(new HeadTrackerOptions { ModelPath = Repo.BlazeFaceFront, VideoPath = "x.avi" }))
+        {
+            Assert.Throws<InvalidDataException>(blazeface.Start);
+        }
+
+        Assert.Throws<ArgumentException>(() => new Tracker(new HeadTrackerOptions { ModelPath = _onnx, HorizontalFovDegrees = 0 }));
+    }
+
+    private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(20));
+}
