@@ -224,9 +224,10 @@ public sealed class HeadTracker : IDisposable
 
             _status = TrackerStatus.Stopped;
         }
-        catch (Exception e) when (e is OpenCVException or InvalidDataException or IOException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e)
         {
-            Fault(e.Message);
+            // Whatever goes wrong on the worker must not take the game down with it.
+            Fault($"{e.GetType().Name}: {e.Message}");
         }
         finally
         {

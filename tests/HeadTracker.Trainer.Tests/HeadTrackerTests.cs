@@ -20,6 +20,8 @@ internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
 
     public volatile bool Dark;
 
+    public volatile bool Broken;
+
     public string Description => "fake";
 
     public bool Read(Mat frame)
@@ -28,6 +30,11 @@ internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
         if (Dark)
         {
             return false;
+        }
+
+        if (Broken)
+        {
+            throw new System.IO.InvalidDataException("frame 12 of fake.avi is corrupt");
         }
 
         (_n++ % 2 == 0 ? a : b).CopyTo(frame);
@@ -124,6 +131,20 @@ public sealed class HeadTrackerTests : IDisposable
         Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > before));
         tracker.Stop();
         Assert.Equal(TrackerStatus.Stopped, tracker.Status);
+    }
+
+    [Fact]
+    public void A_source_that_fails_mid_run_faults_the_tracker_with_the_reason_and_nothing_crashes()
+    {
+        var source = new FakeSource(_a, _b);
+        using var tracker = new Tracker(Options, () => source);
+        tracker.Start();
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Tracking));
+        source.Broken = true;
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Faulted));
+        Assert.Contains("frame 12 of fake.avi is corrupt", tracker.FaultReason, StringComparison.Ordinal);
+        TrackingResult? r = null;
+        Assert.True(tracker.TryGetLatest(ref r)); // the last good result stays readable
     }
 
     [Fact]
