@@ -48,6 +48,7 @@ public sealed class HeadTracker : IDisposable
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
     private OpentrackSender? _opentrack;
+    private ResultRecorder? _recorder;
     private Thread? _worker;
     private volatile bool _stop;
     private volatile TrackerStatus _status = TrackerStatus.Stopped;
@@ -118,6 +119,7 @@ public sealed class HeadTracker : IDisposable
         {
             _model = new HeadModel(_options.ModelPath, _options.IntraOpThreads);
             _opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
+            _recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
             source = _openSource();
         }
         catch (Exception e)
@@ -125,6 +127,7 @@ public sealed class HeadTracker : IDisposable
             Fault(e.Message);
             _model?.Dispose();
             _opentrack?.Dispose();
+            _recorder?.Dispose();
             throw;
         }
 
@@ -180,6 +183,7 @@ public sealed class HeadTracker : IDisposable
         Stop();
         _model?.Dispose();
         _opentrack?.Dispose();
+        _recorder?.Dispose();
     }
 
     private void Run(IFrameSource source)
@@ -270,14 +274,15 @@ public sealed class HeadTracker : IDisposable
             raw.Pitch -= _zero.Pitch;
             raw.Roll -= _zero.Roll;
             r.Raw = raw;
+            AxisMapping[] a = _options.Axes;
             r.Filtered = new HeadPose
             {
-                X = _filters[0].Filter(raw.X, dt),
-                Y = _filters[1].Filter(raw.Y, dt),
-                Z = _filters[2].Filter(raw.Z, dt),
-                Yaw = _filters[3].Filter(raw.Yaw, dt),
-                Pitch = _filters[4].Filter(raw.Pitch, dt),
-                Roll = _filters[5].Filter(raw.Roll, dt),
+                X = a[0].Apply(_filters[0].Filter(raw.X, dt)),
+                Y = a[1].Apply(_filters[1].Filter(raw.Y, dt)),
+                Z = a[2].Apply(_filters[2].Filter(raw.Z, dt)),
+                Yaw = a[3].Apply(_filters[3].Filter(raw.Yaw, dt)),
+                Pitch = a[4].Apply(_filters[4].Filter(raw.Pitch, dt)),
+                Roll = a[5].Apply(_filters[5].Filter(raw.Roll, dt)),
             };
             _opentrack?.Send(r.Filtered.X, r.Filtered.Y, r.Filtered.Z, r.Filtered.Yaw, r.Filtered.Pitch, r.Filtered.Roll);
         }
@@ -287,6 +292,7 @@ public sealed class HeadTracker : IDisposable
         _latest.CopyFrom(r);
         Interlocked.Increment(ref _version);
         _status = valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
+        _recorder?.Write(r);
     }
 
     /// <summary>Rotation from the pose head; position from the face box (its width against

@@ -1,3 +1,5 @@
+using System;
+
 namespace HeadTracker.Runtime;
 
 /// <summary>How the tracker smooths the pose.</summary>
@@ -63,4 +65,33 @@ public sealed class HeadTrackerOptions
 
     /// <summary>opentrack's UDP port.</summary>
     public int OpentrackPort { get; set; } = 4242;
+
+    /// <summary>Record every result as a JSON line to this file, or null for none.</summary>
+    public string? RecordPath { get; set; }
+
+    /// <summary>Output mapping per axis, in the order X, Y, Z, yaw, pitch, roll: applied to the
+    /// filtered pose (and what opentrack receives), not to the raw one.</summary>
+    public AxisMapping[] Axes { get; } = [new(), new(), new(), new(), new(), new()];
+}
+
+/// <summary>How one axis of the filtered pose reaches the game: a dead zone around zero, a
+/// scale, and an optional sign flip.</summary>
+public sealed class AxisMapping
+{
+    /// <summary>Flip the sign.</summary>
+    public bool Invert { get; set; }
+
+    /// <summary>Multiplies the value after the dead zone.</summary>
+    public double Scale { get; set; } = 1;
+
+    /// <summary>Values within this of zero become zero; beyond it the zone is taken off, so the
+    /// output stays continuous.</summary>
+    public double DeadZone { get; set; }
+
+    /// <summary>The mapped value of <paramref name="v"/>.</summary>
+    public double Apply(double v)
+    {
+        double d = Math.Abs(v) <= DeadZone ? 0 : v - (Math.Sign(v) * DeadZone);
+        return (Invert ? -d : d) * Scale;
+    }
 }

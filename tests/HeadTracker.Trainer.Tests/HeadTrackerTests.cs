@@ -148,6 +148,67 @@ public sealed class HeadTrackerTests : IDisposable
     }
 
     [Fact]
+    public void The_recorder_writes_a_json_line_per_frame_and_axes_map_the_filtered_pose()
+    {
+        string record = Path.Combine(_dir, "run.jsonl");
+        var options = Options;
+        options.RecordPath = record;
+        options.Axes[3].Invert = true; // yaw
+        options.Axes[2].Scale = 0.5; // z
+        var source = new FakeSource(_a, _a);
+        using (var tracker = new Tracker(options, () => source))
+        {
+            tracker.Start();
+            TrackingResult? r = null;
+            Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > 5));
+            Assert.Equal(-r!.Raw.Yaw, r.Filtered.Yaw, 6); // no smoothing in these options
+            Assert.Equal(r.Raw.Z * 0.5, r.Filtered.Z, 6);
+            tracker.Stop();
+        }
+
+        string[] lines = File.ReadAllLines(record);
+        Assert.True(lines.Length > 5);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(lines[i]);
+            var root = json.RootElement;
+            Assert.Equal(i + 1, root.GetProperty("frame").GetInt64());
+            Assert.Equal(4, root.GetProperty("box").GetArrayLength());
+            Assert.Equal(12, root.GetProperty("keypoints").GetArrayLength());
+            Assert.True(root.GetProperty("filtered").GetProperty("z").GetDouble() > 0);
+        }
+    }
+
+    [Fact]
+    public void Recording_allocates_nothing_per_frame()
+    {
+        using var recorder = new Runtime.Output.ResultRecorder(Path.Combine(_dir, "alloc.jsonl"));
+        var r = new TrackingResult();
+        for (int i = 0; i < 5; i++)
+        {
+            recorder.Write(r);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++)
+        {
+            recorder.Write(r);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Axis_mapping_applies_dead_zone_then_scale_then_sign()
+    {
+        var m = new AxisMapping { DeadZone = 2, Scale = 3, Invert = true };
+        Assert.Equal(0, m.Apply(1.5));
+        Assert.Equal(-3, m.Apply(3));
+        Assert.Equal(3, m.Apply(-3));
+        Assert.Equal(5, new AxisMapping().Apply(5));
+    }
+
+    [Fact]
     public void Recenter_makes_the_current_pose_zero()
     {
         var source = new FakeSource(_a, _a);
