@@ -52,6 +52,7 @@ public sealed class HeadTracker : IDisposable
     private Thread? _worker;
     private volatile bool _stop;
     private volatile TrackerStatus _status = TrackerStatus.Stopped;
+    private const int WindowStart = 20, WindowFrames = 100;
     private HeadPose _zero;
     private volatile bool _recenter;
 
@@ -100,6 +101,10 @@ public sealed class HeadTracker : IDisposable
     /// <summary>Mean milliseconds per frame of the last run, by stage (preprocess, inference,
     /// decode) and in all, updated by the worker. Any thread; values may be a frame apart.</summary>
     public (double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
+
+    /// <summary>Managed bytes the worker allocated per frame between its 20th and 120th frames
+    /// (NaN until then): the steady-state cost of the whole loop, frame source included.</summary>
+    public double AllocatedBytesPerFrame { get; private set; } = double.NaN;
 
     /// <summary>Opens the model, the opentrack sender and the frame source, then starts the worker.
     /// Call from any thread, once.</summary>
@@ -192,7 +197,7 @@ public sealed class HeadTracker : IDisposable
         var frame = new Mat();
         var clock = Stopwatch.StartNew();
         double last = 0, pre = 0, inf = 0, dec = 0, total = 0;
-        long frames = 0;
+        long frames = 0, allocatedAtStart = 0;
         int failures = 0;
         try
         {
@@ -213,6 +218,15 @@ public sealed class HeadTracker : IDisposable
                 }
 
                 failures = 0;
+                if (frames == WindowStart)
+                {
+                    allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
+                }
+                else if (frames == WindowStart + WindowFrames)
+                {
+                    AllocatedBytesPerFrame = (GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart) / (double)WindowFrames;
+                }
+
                 double now = clock.Elapsed.TotalSeconds;
                 _model!.Run(frame, outputs);
                 Publish(outputs, frame.Width, frame.Height, now, now - last);
