@@ -102,6 +102,10 @@ public sealed class HeadTracker : IDisposable
     /// decode) and in all, updated by the worker. Any thread; values may be a frame apart.</summary>
     public (double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
 
+    /// <summary>The execution provider in use after <see cref="Start"/> ("CUDA", "DirectML",
+    /// "CoreML" or "CPU"), with why preferred ones were passed over; null before. Any thread.</summary>
+    public (string Name, string Notes)? ExecutionProvider => _model is { } m ? (m.ExecutionProvider, m.ProviderNotes) : null;
+
     /// <summary>Managed bytes the worker allocated per frame between its 20th and 120th frames
     /// (NaN until then): the steady-state cost of the whole loop, frame source included.</summary>
     public double AllocatedBytesPerFrame { get; private set; } = double.NaN;
@@ -122,7 +126,7 @@ public sealed class HeadTracker : IDisposable
         IFrameSource source;
         try
         {
-            _model = new HeadModel(_options.ModelPath, _options.IntraOpThreads);
+            _model = new HeadModel(_options.ModelPath, _options.IntraOpThreads, _options.ExecutionProviders);
             _opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
             _recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
             source = _openSource();

@@ -36,6 +36,11 @@ public sealed class HeadTrackerOptions
     /// <summary>ONNX Runtime threads for one inference; games want their cores, so 1.</summary>
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>Execution providers to try in order: "cuda", "directml", "coreml", "cpu". The
+    /// first that the installed ONNX Runtime package has is used (see
+    /// <see cref="HeadTracker.ExecutionProvider"/>); the CPU is the fallback.</summary>
+    public string[] ExecutionProviders { get; set; } = ["cuda", "directml", "coreml", "cpu"];
+
     /// <summary>Frames whose face probability is below this are not valid (status Searching).</summary>
     public float MinScore { get; set; } = 0.5f;
 

@@ -223,6 +223,22 @@ public sealed class HeadTrackerTests : IDisposable
     }
 
     [Fact]
+    public void Execution_provider_falls_back_to_the_cpu_and_says_why()
+    {
+        var options = Options;
+        options.ExecutionProviders = ["cuda", "warp-drive", "cpu"];
+        var source = new FakeSource(_a, _b);
+        using var tracker = new Tracker(options, () => source);
+        Assert.Null(tracker.ExecutionProvider);
+        tracker.Start();
+        (string name, string notes) = tracker.ExecutionProvider!.Value;
+        // This machine's ONNX Runtime package is the CPU one: CUDA is passed over with a reason.
+        Assert.Equal("CPU", name);
+        Assert.Contains("cuda:", notes, StringComparison.Ordinal);
+        Assert.Contains("warp-drive: unknown execution provider", notes, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Axis_mapping_applies_dead_zone_then_scale_then_sign()
     {
         var m = new AxisMapping { DeadZone = 2, Scale = 3, Invert = true };

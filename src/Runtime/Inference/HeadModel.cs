@@ -74,7 +74,11 @@ internal sealed class HeadModel : IDisposable
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">Not loadable, no manifest, or a manifest that does not
     /// match the graph; the message names the file and the field.</exception>
-    public HeadModel(string path, int intraOpThreads = 1)
+    /// <param name="path">A HeadTracker ONNX model.</param>
+    /// <param name="intraOpThreads">ONNX Runtime threads inside one inference.</param>
+    /// <param name="providers">Execution providers to try in order ("cuda", "directml", "coreml");
+    /// the first this build of ONNX Runtime has is used, the CPU otherwise.</param>
+    public HeadModel(string path, int intraOpThreads = 1, IReadOnlyList<string>? providers = null)
     {
         if (!File.Exists(path))
         {
@@ -89,6 +93,7 @@ internal sealed class HeadModel : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        ExecutionProvider = ChooseProvider(options, providers ?? []);
         try
         {
             _session = new InferenceSession(path, options);
@@ -153,6 +158,52 @@ internal sealed class HeadModel : IDisposable
     }
 
     public ModelManifest Manifest { get; }
+
+    /// <summary>The execution provider in use: "CUDA", "DirectML", "CoreML" or "CPU".</summary>
+    public string ExecutionProvider { get; }
+
+    /// <summary>Why preferred providers were passed over (empty when the first one worked).</summary>
+    public string ProviderNotes { get; private set; } = "";
+
+    private string ChooseProvider(SessionOptions options, IReadOnlyList<string> providers)
+    {
+        var notes = new List<string>();
+        foreach (string provider in providers)
+        {
+            try
+            {
+                switch (provider.ToLowerInvariant())
+                {
+                    case "cuda":
+                        options.AppendExecutionProvider_CUDA(0);
+                        ProviderNotes = string.Join("; ", notes);
+                        return "CUDA";
+                    case "directml":
+                        options.AppendExecutionProvider_DML(0);
+                        ProviderNotes = string.Join("; ", notes);
+                        return "DirectML";
+                    case "coreml":
+                        options.AppendExecutionProvider_CoreML(CoreMLFlags.COREML_FLAG_USE_NONE);
+                        ProviderNotes = string.Join("; ", notes);
+                        return "CoreML";
+                    case "cpu":
+                        ProviderNotes = string.Join("; ", notes);
+                        return "CPU";
+                    default:
+                        notes.Add($"{provider}: unknown execution provider");
+                        break;
+                }
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or NotSupportedException or DllNotFoundException)
+            {
+                // This build of ONNX Runtime lacks it (the CPU package has none of them).
+                notes.Add($"{provider}: {e.Message.Split('\n')[0]}");
+            }
+        }
+
+        ProviderNotes = string.Join("; ", notes);
+        return "CPU";
+    }
 
     /// <summary>Stopwatch ticks of the last <see cref="Run"/>: letterbox and normalise.</summary>
     public long PreprocessTicks { get; private set; }
