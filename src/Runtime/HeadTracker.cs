@@ -45,12 +45,14 @@ public sealed class HeadTracker : IDisposable
     private readonly TrackingResult _latest = new();
     private readonly TrackingResult _work = new();
     private readonly IScalarFilter[] _filters;
+    private readonly PushedFrameSource? _pushed;
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
     private OpentrackSender? _opentrack;
     private ResultRecorder? _recorder;
     private Thread? _worker;
     private volatile bool _stop;
+    private bool _started;
     private volatile TrackerStatus _status = TrackerStatus.Stopped;
     private const int WindowStart = 20, WindowFrames = 100;
     private HeadPose _zero;
@@ -77,9 +79,10 @@ public sealed class HeadTracker : IDisposable
         }
 
         _options = options;
-        _openSource = openSource ?? (() => options.VideoPath != null
+        _pushed = options.PushedFrames ? new PushedFrameSource() : null;
+        _openSource = openSource ?? (() => _pushed ?? (IFrameSource)(options.VideoPath != null
             ? new VideoFileSource(options.VideoPath, options.LoopVideo)
-            : new CameraSource(options.CameraIndex));
+            : new CameraSource(options.CameraIndex)));
         _filters = new IScalarFilter[6];
         for (int i = 0; i < 6; i++)
         {
@@ -117,10 +120,12 @@ public sealed class HeadTracker : IDisposable
     /// <exception cref="IOException">The camera is not there.</exception>
     public void Start()
     {
-        if (_worker != null)
+        if (_started)
         {
-            throw new InvalidOperationException("the tracker is already started");
+            throw new InvalidOperationException("Start can be called once; make a new HeadTracker to start again");
         }
+
+        _started = true;
 
         _status = TrackerStatus.Starting;
         IFrameSource source;
@@ -156,6 +161,16 @@ public sealed class HeadTracker : IDisposable
             _status = TrackerStatus.Stopped;
         }
     }
+
+    /// <summary>
+    /// Hands the tracker a frame as RGBA bytes (top row first), when the options say
+    /// <see cref="HeadTrackerOptions.PushedFrames"/>. Copies and returns at once; only the newest
+    /// pushed frame is tracked. Any thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tracker was not set up for pushed frames.</exception>
+    /// <exception cref="ArgumentException">The byte count is not width x height x 4.</exception>
+    public void PushFrame(ReadOnlySpan<byte> rgba, int width, int height) =>
+        (_pushed ?? throw new InvalidOperationException("PushFrame needs HeadTrackerOptions.PushedFrames = true")).Push(rgba, width, height);
 
     /// <summary>Makes the current head pose the zero of every axis (applies on the next frame). Any thread.</summary>
     public void Recenter() => _recenter = true;

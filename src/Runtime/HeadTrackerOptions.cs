@@ -30,6 +30,10 @@ public sealed class HeadTrackerOptions
     /// <summary>A video file to track instead of a camera.</summary>
     public string? VideoPath { get; set; }
 
+    /// <summary>The host pushes frames with <see cref="HeadTracker.PushFrame"/> instead of a
+    /// camera or video (a game engine's own camera texture).</summary>
+    public bool PushedFrames { get; set; }
+
     /// <summary>Start the video again when it ends (otherwise the tracker stops).</summary>
     public bool LoopVideo { get; set; } = true;
 

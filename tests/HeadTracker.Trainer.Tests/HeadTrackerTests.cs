@@ -239,6 +239,31 @@ public sealed class HeadTrackerTests : IDisposable
     }
 
     [Fact]
+    public void Frames_pushed_by_the_host_are_tracked_and_wrong_sizes_are_named()
+    {
+        var options = Options;
+        options.PushedFrames = true;
+        using var tracker = new Tracker(options);
+        tracker.Start();
+        using var rgba = new Mat();
+        Cv2.CvtColor(_a, rgba, ColorConversionCodes.BGR2RGBA);
+        rgba.GetArray(out Vec4b[] pixels);
+        byte[] bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels.AsSpan()).ToArray();
+        TrackingResult? r = null;
+        for (int i = 0; i < 200 && !(tracker.TryGetLatest(ref r) && r!.Sequence >= 3); i++)
+        {
+            tracker.PushFrame(bytes, 640, 480);
+            Thread.Sleep(20);
+        }
+
+        Assert.True(r!.Sequence >= 3, "pushed frames were not tracked");
+        var e = Assert.Throws<ArgumentException>(() => tracker.PushFrame(bytes, 640, 400));
+        Assert.Contains("640x400 RGBA needs 1024000 bytes, got 1228800", e.Message, StringComparison.Ordinal);
+        tracker.Stop();
+        tracker.PushFrame(bytes, 640, 480); // late frames after Stop are dropped, not a crash
+    }
+
+    [Fact]
     public void Axis_mapping_applies_dead_zone_then_scale_then_sign()
     {
         var m = new AxisMapping { DeadZone = 2, Scale = 3, Invert = true };
