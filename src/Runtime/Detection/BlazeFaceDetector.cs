@@ -48,30 +48,9 @@ internal sealed class BlazeFaceDetector : IDisposable
     /// message names the file and what is wrong.</exception>
     public BlazeFaceDetector(string modelPath, int intraOpThreads = 1, float minScore = 0.5f, float nmsIou = 0.3f)
     {
-        if (!File.Exists(modelPath))
-        {
-            throw new FileNotFoundException($"BlazeFace model not found: {modelPath}", modelPath);
-        }
-
         MinScore = minScore;
         NmsIou = nmsIou;
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = intraOpThreads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            // The BlazeFace export carries unused initializers that ORT warns about at every load.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        try
-        {
-            _session = new InferenceSession(modelPath, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{modelPath}: not a readable ONNX model: {e.Message}", e);
-        }
+        _session = Inference.OnnxSessions.Open(modelPath, intraOpThreads);
 
         string[] inputNames, outputNames;
         try

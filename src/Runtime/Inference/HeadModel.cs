@@ -80,28 +80,9 @@ internal sealed class HeadModel : IDisposable
     /// the first this build of ONNX Runtime has is used, the CPU otherwise.</param>
     public HeadModel(string path, int intraOpThreads = 1, IReadOnlyList<string>? providers = null)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"model not found: {path}", path);
-        }
-
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = intraOpThreads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        ExecutionProvider = ChooseProvider(options, providers ?? []);
-        try
-        {
-            _session = new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{path}: not a model ONNX Runtime can load: {e.Message}", e);
-        }
+        string provider = "CPU";
+        _session = OnnxSessions.Open(path, intraOpThreads, options => provider = ChooseProvider(options, providers ?? []));
+        ExecutionProvider = provider;
 
         try
         {
