@@ -149,30 +149,23 @@ internal sealed class HeadModel : IDisposable
     private string ChooseProvider(SessionOptions options, IReadOnlyList<string> providers)
     {
         var notes = new List<string>();
+        string chosen = "CPU";
         foreach (string provider in providers)
         {
+            string? name = null;
             try
             {
-                switch (provider.ToLowerInvariant())
+                name = provider.ToLowerInvariant() switch
                 {
-                    case "cuda":
-                        options.AppendExecutionProvider_CUDA(0);
-                        ProviderNotes = string.Join("; ", notes);
-                        return "CUDA";
-                    case "directml":
-                        options.AppendExecutionProvider_DML(0);
-                        ProviderNotes = string.Join("; ", notes);
-                        return "DirectML";
-                    case "coreml":
-                        options.AppendExecutionProvider_CoreML(CoreMLFlags.COREML_FLAG_USE_NONE);
-                        ProviderNotes = string.Join("; ", notes);
-                        return "CoreML";
-                    case "cpu":
-                        ProviderNotes = string.Join("; ", notes);
-                        return "CPU";
-                    default:
-                        notes.Add($"{provider}: unknown execution provider");
-                        break;
+                    "cuda" => Append(() => options.AppendExecutionProvider_CUDA(0), "CUDA"),
+                    "directml" => Append(() => options.AppendExecutionProvider_DML(0), "DirectML"),
+                    "coreml" => Append(() => options.AppendExecutionProvider_CoreML(CoreMLFlags.COREML_FLAG_USE_NONE), "CoreML"),
+                    "cpu" => "CPU",
+                    _ => null,
+                };
+                if (name == null)
+                {
+                    notes.Add($"{provider}: unknown execution provider");
                 }
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or NotSupportedException or DllNotFoundException)
@@ -180,10 +173,22 @@ internal sealed class HeadModel : IDisposable
                 // This build of ONNX Runtime lacks it (the CPU package has none of them).
                 notes.Add($"{provider}: {e.Message.Split('\n')[0]}");
             }
+
+            if (name != null)
+            {
+                chosen = name;
+                break;
+            }
         }
 
         ProviderNotes = string.Join("; ", notes);
-        return "CPU";
+        return chosen;
+    }
+
+    private static string Append(Action append, string name)
+    {
+        append();
+        return name;
     }
 
     /// <summary>Stopwatch ticks of the last <see cref="Run"/>: letterbox and normalise.</summary>
