@@ -46,6 +46,7 @@ public sealed class HeadTracker : IDisposable
     private readonly TrackingResult _work = new();
     private readonly IScalarFilter[] _filters;
     private readonly PushedFrameSource? _pushed;
+    private readonly bool _finite; // a video or image folder that ends instead of looping
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
     private OpentrackSender? _opentrack;
@@ -78,11 +79,21 @@ public sealed class HeadTracker : IDisposable
             throw new ArgumentException("HeadTrackerOptions: HorizontalFovDegrees must be in (1, 179), FaceWidthCm positive, IntraOpThreads at least 1", nameof(options));
         }
 
+        int sources = (options.PushedFrames ? 1 : 0) + (options.VideoPath != null ? 1 : 0) + (options.ImageFolder != null ? 1 : 0) + (options.CameraName != null ? 1 : 0);
+        if (sources > 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: set at most one of PushedFrames, VideoPath, ImageFolder and CameraName", nameof(options));
+        }
+
+        if (options.CameraWidth < 1 || options.CameraHeight < 1 || options.CameraFps < 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: CameraWidth, CameraHeight and CameraFps must be positive", nameof(options));
+        }
+
         _options = options;
         _pushed = options.PushedFrames ? new PushedFrameSource() : null;
-        _openSource = openSource ?? (() => _pushed ?? (IFrameSource)(options.VideoPath != null
-            ? new VideoFileSource(options.VideoPath, options.LoopVideo)
-            : new CameraSource(options.CameraIndex)));
+        _finite = !options.LoopVideo && (options.VideoPath != null || options.ImageFolder != null);
+        _openSource = openSource ?? OpenSource;
         _filters = new IScalarFilter[6];
         for (int i = 0; i < 6; i++)
         {
@@ -93,6 +104,28 @@ public sealed class HeadTracker : IDisposable
                 _ => new OneEuroFilter(options.MinCutoff, options.Beta, options.DerivativeCutoff),
             };
         }
+    }
+
+    private IFrameSource OpenSource()
+    {
+        HeadTrackerOptions o = _options;
+        if (_pushed != null)
+        {
+            return _pushed;
+        }
+
+        if (o.VideoPath != null)
+        {
+            return new VideoFileSource(o.VideoPath, o.LoopVideo, o.PaceVideo);
+        }
+
+        if (o.ImageFolder != null)
+        {
+            return new ImageFolderSource(o.ImageFolder, o.LoopVideo);
+        }
+
+        int index = o.CameraName != null ? CameraSource.FindByName(o.CameraName) : o.CameraIndex;
+        return new CameraSource(index, o.CameraWidth, o.CameraHeight, o.CameraFps);
     }
 
     /// <summary>Where the tracker stands. Any thread.</summary>
@@ -116,8 +149,10 @@ public sealed class HeadTracker : IDisposable
     /// <summary>Opens the model, the opentrack sender and the frame source, then starts the worker.
     /// Call from any thread, once.</summary>
     /// <exception cref="FileNotFoundException">The model or video file is missing.</exception>
-    /// <exception cref="InvalidDataException">The model is not a HeadTracker model, or the video does not decode.</exception>
-    /// <exception cref="IOException">The camera is not there.</exception>
+    /// <exception cref="DirectoryNotFoundException">The image folder is missing.</exception>
+    /// <exception cref="InvalidDataException">The model is not a HeadTracker model, the video does
+    /// not decode, or the image folder holds no images.</exception>
+    /// <exception cref="IOException">The camera is not there (by index or name).</exception>
     public void Start()
     {
         if (_started)
@@ -225,9 +260,9 @@ public sealed class HeadTracker : IDisposable
                 long t0 = Stopwatch.GetTimestamp();
                 if (!source.Read(frame))
                 {
-                    if (_options.VideoPath != null && !_options.LoopVideo)
+                    if (_finite)
                     {
-                        break; // the video ended
+                        break; // the video or folder ended
                     }
 
                     // A camera that stops: say so, back off, try again.

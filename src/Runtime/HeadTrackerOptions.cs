@@ -24,17 +24,38 @@ public sealed class HeadTrackerOptions
     /// <summary>A HeadTracker ONNX model (exported by headtracker-train, with its manifest).</summary>
     public string ModelPath { get; set; } = "";
 
-    /// <summary>Webcam index; used when <see cref="VideoPath"/> is null.</summary>
+    /// <summary>Webcam index; used when no other source (<see cref="CameraName"/>,
+    /// <see cref="VideoPath"/>, <see cref="ImageFolder"/>, <see cref="PushedFrames"/>) is set.</summary>
     public int CameraIndex { get; set; }
+
+    /// <summary>Part of the webcam's name (Linux: as in /sys/class/video4linux/videoN/name, e.g.
+    /// "C920"), instead of <see cref="CameraIndex"/>. Other systems: use the index.</summary>
+    public string? CameraName { get; set; }
+
+    /// <summary>Frame width to ask the webcam for (it may choose the nearest it has).</summary>
+    public int CameraWidth { get; set; } = 640;
+
+    /// <summary>Frame height to ask the webcam for.</summary>
+    public int CameraHeight { get; set; } = 480;
+
+    /// <summary>Frame rate to ask the webcam for.</summary>
+    public int CameraFps { get; set; } = 30;
 
     /// <summary>A video file to track instead of a camera.</summary>
     public string? VideoPath { get; set; }
+
+    /// <summary>Play the video at its own frame rate, skipping frames when tracking falls behind,
+    /// as a camera would; false reads frames as fast as they are tracked (offline runs).</summary>
+    public bool PaceVideo { get; set; } = true;
+
+    /// <summary>A folder of images (jpg, jpeg, png, bmp, in name order) to track instead of a camera.</summary>
+    public string? ImageFolder { get; set; }
 
     /// <summary>The host pushes frames with <see cref="HeadTracker.PushFrame"/> instead of a
     /// camera or video (a game engine's own camera texture).</summary>
     public bool PushedFrames { get; set; }
 
-    /// <summary>Start the video again when it ends (otherwise the tracker stops).</summary>
+    /// <summary>Start the video or image folder again when it ends (otherwise the tracker stops).</summary>
     public bool LoopVideo { get; set; } = true;
 
     /// <summary>ONNX Runtime threads for one inference; games want their cores, so 1.</summary>

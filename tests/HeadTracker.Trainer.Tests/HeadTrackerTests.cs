@@ -215,11 +215,37 @@ public sealed class HeadTrackerTests : IDisposable
         var options = Options;
         options.VideoPath = video;
         options.LoopVideo = false;
+        options.PaceVideo = false;
         using var tracker = new Tracker(options);
         tracker.Start();
         Assert.True(SpinUntil(() => !double.IsNaN(tracker.AllocatedBytesPerFrame)));
         Assert.True(tracker.AllocatedBytesPerFrame == 0, $"{tracker.AllocatedBytesPerFrame} bytes a frame");
         Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Stopped), "the tracker stops when a video without looping ends");
+    }
+
+    [Fact]
+    public void An_image_folder_is_tracked_frame_by_frame_and_the_tracker_stops_at_its_end()
+    {
+        string folder = Path.Combine(_dir, "frames");
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < 5; i++)
+        {
+            Cv2.ImWrite(Path.Combine(folder, $"{i:D3}.jpg"), i % 2 == 0 ? _a : _b);
+        }
+
+        var options = Options;
+        options.ImageFolder = folder;
+        options.LoopVideo = false;
+        using var tracker = new Tracker(options);
+        tracker.Start();
+        Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Stopped));
+        TrackingResult? r = null;
+        Assert.True(tracker.TryGetLatest(ref r));
+        Assert.Equal(5, r!.Sequence);
+
+        options.CameraName = "C920";
+        var e = Assert.Throws<ArgumentException>(() => new Tracker(options));
+        Assert.Contains("at most one of PushedFrames, VideoPath, ImageFolder and CameraName", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,18 +1,28 @@
 using System;
+using System.Diagnostics;
 using System.IO;
+using System.Threading;
 using OpenCvSharp;
 
 namespace HeadTracker.Runtime.Capture;
 
-/// <summary>A video file decoded by OpenCV's FFmpeg backend, read as fast as asked, optionally looping.</summary>
+/// <summary>
+/// A video file decoded by OpenCV's FFmpeg backend, optionally looping. Paced, it behaves like a
+/// camera: frames come at the file's frame rate, and when the reader falls behind the frames it
+/// missed are skipped (grabbed, not decoded), so the newest frame is always the one tracked.
+/// Unpaced, frames come as fast as they are asked for (tests, benchmarks, offline runs).
+/// </summary>
 internal sealed class VideoFileSource : IFrameSource
 {
     private readonly VideoCapture _capture;
     private readonly bool _loop;
+    private readonly bool _paced;
+    private readonly Stopwatch _clock = new();
+    private long _played; // frames taken from the file since the clock started
 
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">OpenCV cannot decode it; the message names the file.</exception>
-    public VideoFileSource(string path, bool loop = false)
+    public VideoFileSource(string path, bool loop = false, bool paced = false)
     {
         if (!File.Exists(path))
         {
@@ -27,30 +37,77 @@ internal sealed class VideoFileSource : IFrameSource
         }
 
         _loop = loop;
-        FramesPerSecond = _capture.Fps;
-        Description = $"video {Path.GetFileName(path)} ({_capture.FrameWidth}x{_capture.FrameHeight}, {FramesPerSecond:F0} fps)";
+        double fps = _capture.Fps;
+        FramesPerSecond = fps is > 0 and < 1000 ? fps : 30; // some containers do not say
+        _paced = paced;
+        Description = $"video {Path.GetFileName(path)} ({_capture.FrameWidth}x{_capture.FrameHeight}, {FramesPerSecond:F0} fps{(paced ? "" : ", unpaced")})";
     }
 
     public string Description { get; }
 
-    /// <summary>The frame rate the file declares.</summary>
+    /// <summary>The frame rate the file declares (30 when it declares none).</summary>
     public double FramesPerSecond { get; }
 
+    /// <summary>Frames skipped so far because the reader fell behind (paced only).</summary>
+    public long Skipped { get; private set; }
+
     public bool Read(Mat frame)
+    {
+        if (_paced)
+        {
+            if (!_clock.IsRunning)
+            {
+                _clock.Start();
+            }
+
+            // Frame n is due at n / fps; wait for it, or skip what is already stale.
+            double due = _played / FramesPerSecond;
+            double now = _clock.Elapsed.TotalSeconds;
+            if (due > now)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(due - now));
+            }
+            else
+            {
+                long behind = (long)((now - due) * FramesPerSecond);
+                for (long i = 0; i < behind && Grab(); i++)
+                {
+                    _played++;
+                    Skipped++;
+                }
+            }
+        }
+
+        if (!Next(frame))
+        {
+            return false;
+        }
+
+        _played++;
+        return true;
+    }
+
+    private bool Grab()
+    {
+        if (_capture.Grab())
+        {
+            return true;
+        }
+
+        return _loop && Rewind() && _capture.Grab();
+    }
+
+    private bool Next(Mat frame)
     {
         if (_capture.Read(frame) && !frame.Empty())
         {
             return true;
         }
 
-        if (!_loop)
-        {
-            return false;
-        }
-
-        _capture.Set(VideoCaptureProperties.PosFrames, 0);
-        return _capture.Read(frame) && !frame.Empty();
+        return _loop && Rewind() && _capture.Read(frame) && !frame.Empty();
     }
+
+    private bool Rewind() => _capture.Set(VideoCaptureProperties.PosFrames, 0);
 
     public void Dispose() => _capture.Dispose();
 }
