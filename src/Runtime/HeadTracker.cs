@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.IO;
 using System.Threading;
 using HeadTracker.Runtime.Capture;
+using HeadTracker.Runtime.Detection;
 using HeadTracker.Runtime.Inference;
 using HeadTracker.Runtime.Output;
+using HeadTracker.Runtime.Pose;
 using HeadTracker.Runtime.Smoothing;
 using OpenCvSharp;
 
@@ -49,6 +51,16 @@ public sealed class HeadTracker : IDisposable
     private readonly bool _finite; // a video or image folder that ends instead of looping
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
+    private KeypointPose? _pnp; // set when the pose comes from keypoints
+    private BlazeFaceDetector? _detector; // two-stage mode
+    private readonly FaceDetections _faces = new();
+    private float _cropX, _cropY, _cropSide; // two-stage mode: the crop the model sees next; side 0 when lost
+    private long _detections;
+
+    /// <summary>A HeadTracker face box (the face mesh's bounds, ear to ear) is about this many
+    /// times as wide as BlazeFace's box of the same face (measured on generated frames).</summary>
+    private const double DetectorToFaceWidth = 1.5;
+    private readonly double[] _rotation = new double[9];
     private OpentrackSender? _opentrack;
     private ResultRecorder? _recorder;
     private Thread? _worker;
@@ -83,6 +95,11 @@ public sealed class HeadTracker : IDisposable
         if (sources > 1)
         {
             throw new ArgumentException("HeadTrackerOptions: set at most one of PushedFrames, VideoPath, ImageFolder and CameraName", nameof(options));
+        }
+
+        if (!(options.CropScale is >= 1 and <= 10))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.CropScale must be in [1, 10], got {options.CropScale}", nameof(options));
         }
 
         if (options.CameraWidth < 1 || options.CameraHeight < 1 || options.CameraFps < 1)
@@ -134,9 +151,13 @@ public sealed class HeadTracker : IDisposable
     /// <summary>Why the tracker is <see cref="TrackerStatus.Faulted"/>, else null. Any thread.</summary>
     public string? FaultReason { get; private set; }
 
-    /// <summary>Mean milliseconds per frame of the last run, by stage (preprocess, inference,
-    /// decode) and in all, updated by the worker. Any thread; values may be a frame apart.</summary>
-    public (double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
+    /// <summary>Mean milliseconds per frame of the last run, by stage (face detection in
+    /// two-stage mode, the model's preprocess, inference and decode) and in all, frame capture and
+    /// pose included, updated by the worker. Any thread; values may be a frame apart.</summary>
+    public (double Detect, double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
+
+    /// <summary>In two-stage mode: frames on which the detector ran (the head was lost). Any thread.</summary>
+    public long Detections => Interlocked.Read(ref _detections);
 
     /// <summary>The execution provider in use after <see cref="Start"/> ("CUDA", "DirectML",
     /// "CoreML" or "CPU"), with why preferred ones were passed over; null before. Any thread.</summary>
@@ -167,6 +188,8 @@ public sealed class HeadTracker : IDisposable
         try
         {
             _model = new HeadModel(_options.ModelPath, _options.IntraOpThreads, _options.ExecutionProviders);
+            _pnp = ChoosePoseSource(_model);
+            _detector = _options.DetectorPath is { } detector ? new BlazeFaceDetector(detector, _options.IntraOpThreads) : null;
             _opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
             _recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
             source = _openSource();
@@ -175,6 +198,7 @@ public sealed class HeadTracker : IDisposable
         {
             Fault(e.Message);
             _model?.Dispose();
+            _detector?.Dispose();
             _opentrack?.Dispose();
             _recorder?.Dispose();
             throw;
@@ -241,6 +265,7 @@ public sealed class HeadTracker : IDisposable
     {
         Stop();
         _model?.Dispose();
+        _detector?.Dispose();
         _opentrack?.Dispose();
         _recorder?.Dispose();
     }
@@ -250,7 +275,7 @@ public sealed class HeadTracker : IDisposable
         var outputs = new HeadOutputs();
         var frame = new Mat();
         var clock = Stopwatch.StartNew();
-        double last = 0, pre = 0, inf = 0, dec = 0, total = 0;
+        double last = 0, det = 0, pre = 0, inf = 0, dec = 0, total = 0;
         long frames = 0, allocatedAtStart = 0;
         int failures = 0;
         try
@@ -282,16 +307,36 @@ public sealed class HeadTracker : IDisposable
                 }
 
                 double now = clock.Elapsed.TotalSeconds;
-                _model!.Run(frame, outputs);
-                Publish(outputs, frame.Width, frame.Height, now, now - last);
+                double tick = 1000.0 / Stopwatch.Frequency;
+                bool found = true;
+                if (_detector == null)
+                {
+                    _model!.Run(frame, outputs);
+                }
+                else
+                {
+                    long d0 = Stopwatch.GetTimestamp();
+                    found = _cropSide > 0 || Detect(frame);
+                    det += (Stopwatch.GetTimestamp() - d0) * tick;
+                    if (found)
+                    {
+                        _model!.RunCrop(frame, _cropX, _cropY, _cropSide, outputs);
+                    }
+                }
+
+                bool valid = Publish(found ? outputs : null, frame.Width, frame.Height, now, now - last);
+                if (_detector != null)
+                {
+                    FollowHead(valid, outputs, frame.Width, frame.Height);
+                }
+
                 last = now;
                 frames++;
-                double tick = 1000.0 / Stopwatch.Frequency;
-                pre += _model.PreprocessTicks * tick;
+                pre += _model!.PreprocessTicks * tick;
                 inf += _model.InferenceTicks * tick;
                 dec += _model.DecodeTicks * tick;
                 total += (Stopwatch.GetTimestamp() - t0) * tick;
-                StageMilliseconds = (pre / frames, inf / frames, dec / frames, total / frames);
+                StageMilliseconds = (det / frames, pre / frames, inf / frames, dec / frames, total / frames);
             }
 
             _status = TrackerStatus.Stopped;
@@ -308,15 +353,25 @@ public sealed class HeadTracker : IDisposable
         }
     }
 
-    /// <summary>Builds the frame's result in the work buffer and publishes it whole.</summary>
-    private void Publish(HeadOutputs o, int width, int height, double now, double dt)
+    /// <summary>Builds the frame's result in the work buffer and publishes it whole; returns
+    /// whether it is valid. <paramref name="found"/> is null when the detector found no face.</summary>
+    private bool Publish(HeadOutputs? found, int width, int height, double now, double dt)
     {
         TrackingResult r = _work;
         r.Sequence++;
         r.Timestamp = now;
+        if (found == null)
+        {
+            r.Valid = false;
+            r.Score = 0;
+            _pnp?.Reset();
+            PublishWhole(r);
+            return false;
+        }
+
+        HeadOutputs o = found;
         r.Score = o.HasBox ? o.Score : 1f;
         bool valid = r.Score >= _options.MinScore && double.IsFinite(o.CenterX) && double.IsFinite(o.Yaw);
-        r.Valid = valid;
         r.CenterX = o.CenterX;
         r.CenterY = o.CenterY;
         Array.Copy(o.Box, r.Box, 4);
@@ -326,9 +381,15 @@ public sealed class HeadTracker : IDisposable
         }
 
         Array.Copy(o.Keypoints, r.Keypoints, r.Keypoints.Length);
-        if (valid)
+        HeadPose raw = default;
+        valid = valid && Measure(o, width, height, out raw);
+        r.Valid = valid;
+        if (!valid)
         {
-            HeadPose raw = Measure(o, width, height);
+            _pnp?.Reset();
+        }
+        else
+        {
             if (_recenter)
             {
                 _zero = raw;
@@ -355,24 +416,85 @@ public sealed class HeadTracker : IDisposable
             _opentrack?.Send(r.Filtered.X, r.Filtered.Y, r.Filtered.Z, r.Filtered.Yaw, r.Filtered.Pitch, r.Filtered.Roll);
         }
 
+        PublishWhole(r);
+        return valid;
+    }
+
+    private void PublishWhole(TrackingResult r)
+    {
         // Seqlock: odd while writing, so readers retry instead of seeing half a result.
         Interlocked.Increment(ref _version);
         _latest.CopyFrom(r);
         Interlocked.Increment(ref _version);
-        _status = valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
+        _status = r.Valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
         _recorder?.Write(r);
     }
 
-    /// <summary>Rotation from the pose head; position from the face box (its width against
-    /// <see cref="HeadTrackerOptions.FaceWidthCm"/>) or the head centre, through a pinhole camera
-    /// with the configured field of view.</summary>
-    private HeadPose Measure(HeadOutputs o, int width, int height)
+    /// <summary>Two-stage mode, head lost: runs the detector on the whole frame and, when it finds
+    /// a face, starts a crop around the best one.</summary>
+    private bool Detect(Mat frame)
     {
+        Interlocked.Increment(ref _detections);
+        _detector!.Detect(frame, _faces);
+        if (_faces.Count == 0)
+        {
+            return false;
+        }
+
+        float[] b = _faces.Boxes;
+        _cropX = (b[0] + b[2]) / 2;
+        _cropY = (b[1] + b[3]) / 2;
+        _cropSide = ClampSide((float)(_options.CropScale * DetectorToFaceWidth * (b[2] - b[0])), frame.Width, frame.Height);
+        return true;
+    }
+
+    /// <summary>Two-stage mode: the next crop follows the head the model found (its centre, and its
+    /// face width when the model has a box head), or is dropped when the head was lost.</summary>
+    private void FollowHead(bool valid, HeadOutputs o, int width, int height)
+    {
+        if (!valid)
+        {
+            _cropSide = 0;
+            return;
+        }
+
+        if (o.HasCenter)
+        {
+            (_cropX, _cropY) = (o.CenterX, o.CenterY);
+        }
+        else if (o.HasBox)
+        {
+            (_cropX, _cropY) = ((o.Box[0] + o.Box[2]) / 2, (o.Box[1] + o.Box[3]) / 2);
+        }
+
+        if (o.HasBox)
+        {
+            _cropSide = ClampSide((float)(_options.CropScale * (o.Box[2] - o.Box[0])), width, height);
+        }
+    }
+
+    private static float ClampSide(float side, int width, int height) =>
+        float.IsFinite(side) ? Math.Max(32f, Math.Min(side, 2f * Math.Max(width, height))) : 2f * Math.Max(width, height);
+
+    /// <summary>Rotation and position from the keypoints by solvePnP when chosen; otherwise
+    /// rotation from the pose head and position from the face box (its width against
+    /// <see cref="HeadTrackerOptions.FaceWidthCm"/>) and the head centre, through a pinhole camera
+    /// with the configured field of view. False when keypoints give no plausible pose.</summary>
+    private bool Measure(HeadOutputs o, int width, int height, out HeadPose pose)
+    {
+        if (_pnp != null)
+        {
+            bool solved = _pnp.Solve(o.Keypoints, width, height, _options.HorizontalFovDegrees, _rotation, out var c);
+            (double yaw, double pitch, double roll) = Rotation.ToEuler(_rotation);
+            pose = new HeadPose { X = c.X, Y = c.Y, Z = c.Z, Yaw = yaw, Pitch = pitch, Roll = roll };
+            return solved && double.IsFinite(yaw) && double.IsFinite(pitch) && double.IsFinite(roll);
+        }
+
         double f = width / 2.0 / Math.Tan(_options.HorizontalFovDegrees * Math.PI / 360);
         double boxWidth = o.Box[2] - o.Box[0];
         double z = o.HasBox && boxWidth > 1 ? f * _options.FaceWidthCm / boxWidth : 60;
         double cx = o.HasCenter ? o.CenterX : (o.Box[0] + o.Box[2]) / 2, cy = o.HasCenter ? o.CenterY : (o.Box[1] + o.Box[3]) / 2;
-        return new HeadPose
+        pose = new HeadPose
         {
             X = (cx - (width / 2.0)) * z / f,
             Y = (cy - (height / 2.0)) * z / f,
@@ -381,6 +503,30 @@ public sealed class HeadTracker : IDisposable
             Pitch = o.HasPose ? o.Pitch : 0,
             Roll = o.HasPose ? o.Roll : 0,
         };
+
+        // NaN from the model must not reach the filters: it would stay in their state for good.
+        return double.IsFinite(pose.X) && double.IsFinite(pose.Y) && double.IsFinite(pose.Z)
+            && double.IsFinite(pose.Yaw) && double.IsFinite(pose.Pitch) && double.IsFinite(pose.Roll);
+    }
+
+    private KeypointPose? ChoosePoseSource(HeadModel model)
+    {
+        bool hasPose = model.Manifest.Outputs.Exists(o => o.Kind == "pose");
+        string[]? names = model.Manifest.Outputs.Find(o => o.Kind == "keypoints")?.KeypointNames;
+        KeypointPose? pnp = KeypointPose.For(names);
+        switch (_options.PoseFrom)
+        {
+            case PoseSource.PoseHead when !hasPose:
+                throw new InvalidDataException($"{_options.ModelPath}: PoseFrom = PoseHead, but the model has no pose head");
+            case PoseSource.Keypoints when pnp == null:
+                throw new InvalidDataException($"{_options.ModelPath}: PoseFrom = Keypoints needs the keypoints {string.Join(", ", KeypointPose.GenericFace.Keys)}; the model has {(names == null ? "no keypoint head" : string.Join(", ", names))}");
+            case PoseSource.Keypoints:
+                return pnp;
+            case PoseSource.Auto when !hasPose:
+                return pnp;
+            default:
+                return null;
+        }
     }
 
     private void Fault(string reason)

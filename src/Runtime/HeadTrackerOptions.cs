@@ -15,6 +15,19 @@ public enum FilterKind
     None,
 }
 
+/// <summary>Where the tracker takes the head's rotation from.</summary>
+public enum PoseSource
+{
+    /// <summary>The model's pose head when it has one, else its keypoints, else none (zero rotation).</summary>
+    Auto,
+
+    /// <summary>The model's pose head; position from the face box and head centre.</summary>
+    PoseHead,
+
+    /// <summary>solvePnP of the model's keypoints against a generic 3-D face: rotation and position.</summary>
+    Keypoints,
+}
+
 /// <summary>
 /// Everything the tracker needs, set once before <see cref="HeadTracker.Start"/>. Plain data: build
 /// it on any thread; the tracker copies what it needs when constructed.
@@ -66,6 +79,18 @@ public sealed class HeadTrackerOptions
     /// <see cref="HeadTracker.ExecutionProvider"/>); the CPU is the fallback.</summary>
     public string[] ExecutionProviders { get; set; } = ["cuda", "directml", "coreml", "cpu"];
 
+    /// <summary>
+    /// Two-stage mode, like opentrack's: a BlazeFace face detector (ONNX) that finds the head when
+    /// it is lost; the model then runs on a square crop around the head's last position, which
+    /// keeps small or off-centre faces large in the model's input. Null: the model sees the whole
+    /// frame.
+    /// </summary>
+    public string? DetectorPath { get; set; }
+
+    /// <summary>Two-stage mode: the crop's side as a multiple of the face width (the model's face
+    /// box, ear to ear). Match the training data: faces a third to half of the image wide want 2 to 3.</summary>
+    public double CropScale { get; set; } = 2.5;
+
     /// <summary>Frames whose face probability is below this are not valid (status Searching).</summary>
     public float MinScore { get; set; } = 0.5f;
 
@@ -74,6 +99,9 @@ public sealed class HeadTrackerOptions
 
     /// <summary>Real width of the face box (ear to ear), for the distance: about 15 cm for adults.</summary>
     public double FaceWidthCm { get; set; } = 15.3;
+
+    /// <summary>Where the rotation (and, with keypoints, the position) comes from.</summary>
+    public PoseSource PoseFrom { get; set; } = PoseSource.Auto;
 
     /// <summary>Pose smoothing.</summary>
     public FilterKind Filter { get; set; } = FilterKind.OneEuro;

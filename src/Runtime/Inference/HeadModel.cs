@@ -200,11 +200,27 @@ internal sealed class HeadModel : IDisposable
     /// <summary>Stopwatch ticks of the last <see cref="Run"/> decoding the heads.</summary>
     public long DecodeTicks { get; private set; }
 
-    /// <summary>Runs the model on a BGR frame and decodes every head into <paramref name="result"/>.</summary>
+    /// <summary>Runs the model on a BGR frame (letterboxed whole) and decodes every head into
+    /// <paramref name="result"/>, in frame pixels.</summary>
     public void Run(Mat bgr, HeadOutputs result)
     {
         long t0 = Stopwatch.GetTimestamp();
         _letterbox.Run(bgr, _input);
+        Infer(t0, result);
+    }
+
+    /// <summary>Runs the model on the square of side <paramref name="side"/> frame pixels
+    /// centred on (<paramref name="centreX"/>, <paramref name="centreY"/>), black beyond the
+    /// frame, and decodes every head into <paramref name="result"/> in frame pixels.</summary>
+    public void RunCrop(Mat bgr, float centreX, float centreY, float side, HeadOutputs result)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _letterbox.RunCrop(bgr, centreX, centreY, side, _input);
+        Infer(t0, result);
+    }
+
+    private void Infer(long t0, HeadOutputs result)
+    {
         long t1 = Stopwatch.GetTimestamp();
         _session.RunWithBinding(_runOptions, _binding);
         long t2 = Stopwatch.GetTimestamp();

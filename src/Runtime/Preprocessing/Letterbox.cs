@@ -12,6 +12,9 @@ namespace HeadTracker.Runtime.Preprocessing;
 internal sealed class Letterbox : IDisposable
 {
     private readonly Mat _canvas;
+    private readonly OutputArray _canvasOut;
+    private readonly Mat _affine; // 2x3 frame-to-input transform for crops
+    private readonly InputArray _affineIn;
     private readonly float[] _lutR = new float[256], _lutG = new float[256], _lutB = new float[256];
     private readonly bool _planar;
     private Mat? _roi;
@@ -19,6 +22,8 @@ internal sealed class Letterbox : IDisposable
     private Mat? _lastFrame;
     private InputArray? _lastFrameIn;
     private int _frameWidth = -1, _frameHeight = -1;
+    private (float ScaleX, float ScaleY, float PadX, float PadY) _fitted;
+    private bool _cropped;
 
     /// <param name="width">Model input width in pixels.</param>
     /// <param name="height">Model input height in pixels.</param>
@@ -51,6 +56,9 @@ internal sealed class Letterbox : IDisposable
         Height = height;
         _planar = planar;
         _canvas = new Mat(height, width, MatType.CV_8UC3, Scalar.Black);
+        _canvasOut = OutputArray.Create(_canvas);
+        _affine = new Mat(2, 3, MatType.CV_64FC1, Scalar.All(0));
+        _affineIn = InputArray.Create(_affine);
         for (int v = 0; v < 256; v++)
         {
             _lutR[v] = ((v * scale) - mean[0]) / std[0];
@@ -85,7 +93,63 @@ internal sealed class Letterbox : IDisposable
 
     /// <summary>Letterboxes a BGR frame and writes RGB floats into <paramref name="values"/>
     /// (length Width*Height*3), interleaved or planar as constructed.</summary>
-    public unsafe void Run(Mat bgr, Span<float> values)
+    public void Run(Mat bgr, Span<float> values)
+    {
+        Check(bgr, values);
+        if (bgr.Width != _frameWidth || bgr.Height != _frameHeight)
+        {
+            Fit(bgr.Width, bgr.Height);
+        }
+        else if (_cropped)
+        {
+            // A crop filled the whole canvas and moved the mapping: restore both.
+            _canvas.SetTo(Scalar.Black);
+            (ScaleX, ScaleY, PadX, PadY) = _fitted;
+        }
+
+        _cropped = false;
+
+        // Cv2.Resize wraps its arguments in new InputArray/OutputArray objects on every call; the
+        // native entry point with wrappers cached per Mat allocates nothing.
+        OpenCvSharp.Internal.NativeMethods.HandleException(OpenCvSharp.Internal.NativeMethods.imgproc_resize(
+            FrameInput(bgr).CvPtr, _roiOut!.CvPtr, _roi!.Size(), 0, 0, (int)InterpolationFlags.Area));
+        GC.KeepAlive(bgr);
+        WriteValues(values);
+    }
+
+    /// <summary>
+    /// Writes the square of side <paramref name="side"/> frame pixels centred on
+    /// (<paramref name="centreX"/>, <paramref name="centreY"/>) into the input, scaled to fit and
+    /// centred; what lies outside the frame is black. <see cref="ToFrameX"/> and
+    /// <see cref="ToFrameY"/> then map back from this crop.
+    /// </summary>
+    public unsafe void RunCrop(Mat bgr, float centreX, float centreY, float side, Span<float> values)
+    {
+        Check(bgr, values);
+        if (!(side >= 1) || !float.IsFinite(centreX) || !float.IsFinite(centreY))
+        {
+            throw new ArgumentException($"crop of side {side} at ({centreX}, {centreY}) is not a region", nameof(side));
+        }
+
+        float scale = Math.Min(Width, Height) / side;
+        ScaleX = ScaleY = scale;
+        PadX = (Width / 2f) - (scale * centreX);
+        PadY = (Height / 2f) - (scale * centreY);
+        double* m = (double*)_affine.DataPointer;
+        m[0] = scale;
+        m[1] = 0;
+        m[2] = PadX;
+        m[3] = 0;
+        m[4] = scale;
+        m[5] = PadY;
+        _cropped = true;
+        OpenCvSharp.Internal.NativeMethods.HandleException(OpenCvSharp.Internal.NativeMethods.imgproc_warpAffine(
+            FrameInput(bgr).CvPtr, _canvasOut.CvPtr, _affineIn.CvPtr, new Size(Width, Height), (int)InterpolationFlags.Linear, (int)BorderTypes.Constant, Scalar.Black));
+        GC.KeepAlive(bgr);
+        WriteValues(values);
+    }
+
+    private void Check(Mat bgr, Span<float> values)
     {
         if (bgr.Empty() || bgr.Type() != MatType.CV_8UC3)
         {
@@ -96,14 +160,10 @@ internal sealed class Letterbox : IDisposable
         {
             throw new ArgumentException($"input buffer holds {values.Length} floats, the model needs {Width * Height * 3}", nameof(values));
         }
+    }
 
-        if (bgr.Width != _frameWidth || bgr.Height != _frameHeight)
-        {
-            Fit(bgr.Width, bgr.Height);
-        }
-
-        // Cv2.Resize wraps its arguments in new InputArray/OutputArray objects on every call; the
-        // native entry point with wrappers cached per Mat allocates nothing.
+    private InputArray FrameInput(Mat bgr)
+    {
         if (!ReferenceEquals(bgr, _lastFrame))
         {
             _lastFrameIn?.Dispose();
@@ -111,10 +171,11 @@ internal sealed class Letterbox : IDisposable
             _lastFrame = bgr;
         }
 
-        OpenCvSharp.Internal.NativeMethods.HandleException(OpenCvSharp.Internal.NativeMethods.imgproc_resize(
-            _lastFrameIn!.CvPtr, _roiOut!.CvPtr, _roi!.Size(), 0, 0, (int)InterpolationFlags.Area));
-        GC.KeepAlive(bgr);
+        return _lastFrameIn!;
+    }
 
+    private unsafe void WriteValues(Span<float> values)
+    {
         byte* src = (byte*)_canvas.DataPointer;
         int pixels = Width * Height;
         fixed (float* dst = values)
@@ -147,6 +208,9 @@ internal sealed class Letterbox : IDisposable
     public void Dispose()
     {
         _lastFrameIn?.Dispose();
+        _canvasOut.Dispose();
+        _affineIn.Dispose();
+        _affine.Dispose();
         _roiOut?.Dispose();
         _roi?.Dispose();
         _canvas.Dispose();
@@ -169,5 +233,6 @@ internal sealed class Letterbox : IDisposable
         _roiOut = OutputArray.Create(_roi);
         _frameWidth = frameWidth;
         _frameHeight = frameHeight;
+        _fitted = (ScaleX, ScaleY, PadX, PadY);
     }
 }

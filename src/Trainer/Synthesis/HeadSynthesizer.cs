@@ -50,6 +50,11 @@ internal sealed record SynthSample(byte[] Jpeg, Mat Image, Mat Mask, HeadLabel L
     }
 }
 
+/// <summary>The geometry of one rendered frame: the head's rotation (degrees), where its centre
+/// projects (fractions of the image, 0..1), its face width as a fraction of the image, and the
+/// camera's field of view (degrees; null: the sample's random one).</summary>
+internal sealed record SynthScene(double Yaw, double Pitch, double Roll, double U, double V, double FaceFraction, double? FovDegrees);
+
 /// <summary>
 /// Renders heads with exact labels: a real face texture (unwrapped from a photo onto MediaPipe's
 /// canonical mesh) on a procedural skull with hair and a neck, at a random 6-DoF pose, lit from a
@@ -121,9 +126,18 @@ internal sealed class HeadSynthesizer
     public int ValidIdentities => _valid.Length;
 
     /// <summary>Renders sample <paramref name="index"/>; its image file name is NNNNNN.jpg.</summary>
+    /// <param name="index">Which sample: everything random about it follows from the seed and this.</param>
     /// <param name="fixedPose">Yaw, pitch, roll to use instead of random ones; the head is then
     /// centred, half the image wide, and never occluded (for tests and previews).</param>
-    public SynthSample Generate(int index, (double Yaw, double Pitch, double Roll)? fixedPose = null)
+    public SynthSample Generate(int index, (double Yaw, double Pitch, double Roll)? fixedPose = null) =>
+        Generate(index, fixedPose is { } p ? new SynthScene(p.Yaw, p.Pitch, p.Roll, 0.5, 0.5, 0.5, null) : null);
+
+    /// <summary>
+    /// Renders sample <paramref name="index"/> with its geometry from <paramref name="scene"/>:
+    /// the same index keeps the same face, background, light and camera noise whatever the scene,
+    /// so consecutive scenes at one index make a video of one person moving. Never occluded.
+    /// </summary>
+    public SynthSample Generate(int index, SynthScene? scene)
     {
         // A stable mix of seed and index (HashCode.Combine differs between processes).
         var rng = new Random(unchecked((Options.Seed * 1_000_003) + (index * 7_919) + 0x5EED));
@@ -133,22 +147,27 @@ internal sealed class HeadSynthesizer
 
         // Pose: half the samples near frontal, half spread over the whole range.
         double yaw = Spread(rng, Options.MaxYaw), pitch = Spread(rng, Options.MaxPitch), roll = Spread(rng, Options.MaxRoll);
-        if (fixedPose is { } fixedAngles)
+        if (scene != null)
         {
-            (yaw, pitch, roll) = fixedAngles;
+            (yaw, pitch, roll) = (scene.Yaw, scene.Pitch, scene.Roll);
         }
 
         double[] r = new double[9];
         Rotation.FromEuler(yaw, pitch, roll, r);
 
         double fov = (45 + (rng.NextDouble() * 30)) * Math.PI / 180;
+        if (scene?.FovDegrees is { } sceneFov)
+        {
+            fov = sceneFov * Math.PI / 180;
+        }
+
         double f = s / 2.0 / Math.Tan(fov / 2);
         double faceFraction = Options.MinFaceFraction + (rng.NextDouble() * (Options.MaxFaceFraction - Options.MinFaceFraction));
         double margin = Math.Max(0.3 * faceFraction * s, (0.5 - Options.MaxShift) * s);
         double u = margin + (rng.NextDouble() * (s - (2 * margin))), v = margin + (rng.NextDouble() * (s - (2 * margin)));
-        if (fixedPose != null)
+        if (scene != null)
         {
-            (faceFraction, u, v) = (0.5, s / 2.0, s / 2.0);
+            (faceFraction, u, v) = (scene.FaceFraction, scene.U * s, scene.V * s);
         }
 
         // A webcam sees a head from 35 cm away or more: closer, perspective would stretch it
@@ -201,7 +220,7 @@ internal sealed class HeadSynthesizer
         raster.Draw(_skull, pose, k, hairMaterial, SkullId);
         raster.Draw(_face, pose, k, new AtlasMaterial(identity.Atlas, tint), FaceId);
 
-        if (rng.NextDouble() < Options.OcclusionProbability && fixedPose == null)
+        if (rng.NextDouble() < Options.OcclusionProbability && scene == null)
         {
             Occlude(raster, rng);
         }
