@@ -51,15 +51,17 @@ public sealed class HeadTracker : IDisposable
     private readonly bool _finite; // a video or image folder that ends instead of looping
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
-    private KeypointPose? _pnp; // set when the pose comes from keypoints
+    private KeypointPose? _pnp; // set when the position (and maybe the rotation) comes from keypoints
+    private bool _rotationFromKeypoints;
     private BlazeFaceDetector? _detector; // two-stage mode
     private readonly FaceDetections _faces = new();
     private float _cropX, _cropY, _cropSide; // two-stage mode: the crop the model sees next; side 0 when lost
     private long _detections;
 
     /// <summary>A HeadTracker face box (the face mesh's bounds, ear to ear) is about this many
-    /// times as wide as BlazeFace's box of the same face (measured on generated frames).</summary>
-    private const double DetectorToFaceWidth = 1.5;
+    /// times as wide as BlazeFace's box of the same face: 0.84, the median over near-frontal
+    /// generated frames (EndToEndTests checks it).</summary>
+    internal const double DetectorToFaceWidth = 0.85;
     private readonly double[] _rotation = new double[9];
     private OpentrackSender? _opentrack;
     private ResultRecorder? _recorder;
@@ -476,39 +478,50 @@ public sealed class HeadTracker : IDisposable
     private static float ClampSide(float side, int width, int height) =>
         float.IsFinite(side) ? Math.Max(32f, Math.Min(side, 2f * Math.Max(width, height))) : 2f * Math.Max(width, height);
 
-    /// <summary>Rotation and position from the keypoints by solvePnP when chosen; otherwise
-    /// rotation from the pose head and position from the face box (its width against
+    /// <summary>Rotation and position as <see cref="PoseSource"/> says: by solvePnP of the
+    /// keypoints, from the pose head, or from the face box (its width against
     /// <see cref="HeadTrackerOptions.FaceWidthCm"/>) and the head centre, through a pinhole camera
-    /// with the configured field of view. False when keypoints give no plausible pose.</summary>
+    /// with the configured field of view. False when there is no finite, plausible pose.</summary>
     private bool Measure(HeadOutputs o, int width, int height, out HeadPose pose)
     {
+        pose = default;
         if (_pnp != null)
         {
-            bool solved = _pnp.Solve(o.Keypoints, width, height, _options.HorizontalFovDegrees, _rotation, out var c);
-            (double yaw, double pitch, double roll) = Rotation.ToEuler(_rotation);
-            pose = new HeadPose { X = c.X, Y = c.Y, Z = c.Z, Yaw = yaw, Pitch = pitch, Roll = roll };
-            return solved && double.IsFinite(yaw) && double.IsFinite(pitch) && double.IsFinite(roll);
+            if (!_pnp.Solve(o.Keypoints, width, height, _options.HorizontalFovDegrees, _rotation, out var c))
+            {
+                return false;
+            }
+
+            (pose.X, pose.Y, pose.Z) = c;
+            if (_rotationFromKeypoints)
+            {
+                (pose.Yaw, pose.Pitch, pose.Roll) = Rotation.ToEuler(_rotation);
+            }
+        }
+        else
+        {
+            double f = width / 2.0 / Math.Tan(_options.HorizontalFovDegrees * Math.PI / 360);
+            double boxWidth = o.Box[2] - o.Box[0];
+            double z = o.HasBox && boxWidth > 1 ? f * _options.FaceWidthCm / boxWidth : 60;
+            double cx = o.HasCenter ? o.CenterX : (o.Box[0] + o.Box[2]) / 2, cy = o.HasCenter ? o.CenterY : (o.Box[1] + o.Box[3]) / 2;
+            pose.X = (cx - (width / 2.0)) * z / f;
+            pose.Y = (cy - (height / 2.0)) * z / f;
+            pose.Z = z;
         }
 
-        double f = width / 2.0 / Math.Tan(_options.HorizontalFovDegrees * Math.PI / 360);
-        double boxWidth = o.Box[2] - o.Box[0];
-        double z = o.HasBox && boxWidth > 1 ? f * _options.FaceWidthCm / boxWidth : 60;
-        double cx = o.HasCenter ? o.CenterX : (o.Box[0] + o.Box[2]) / 2, cy = o.HasCenter ? o.CenterY : (o.Box[1] + o.Box[3]) / 2;
-        pose = new HeadPose
+        if (!_rotationFromKeypoints && o.HasPose)
         {
-            X = (cx - (width / 2.0)) * z / f,
-            Y = (cy - (height / 2.0)) * z / f,
-            Z = z,
-            Yaw = o.HasPose ? o.Yaw : 0,
-            Pitch = o.HasPose ? o.Pitch : 0,
-            Roll = o.HasPose ? o.Roll : 0,
-        };
+            (pose.Yaw, pose.Pitch, pose.Roll) = (o.Yaw, o.Pitch, o.Roll);
+        }
 
         // NaN from the model must not reach the filters: it would stay in their state for good.
         return double.IsFinite(pose.X) && double.IsFinite(pose.Y) && double.IsFinite(pose.Z)
             && double.IsFinite(pose.Yaw) && double.IsFinite(pose.Pitch) && double.IsFinite(pose.Roll);
     }
 
+    /// <summary>Sets up where rotation and position come from (see <see cref="PoseSource"/>):
+    /// returns the keypoint solver when keypoints are used at all, and sets
+    /// <see cref="_rotationFromKeypoints"/>.</summary>
     private KeypointPose? ChoosePoseSource(HeadModel model)
     {
         bool hasPose = model.Manifest.Outputs.Exists(o => o.Kind == "pose");
@@ -520,12 +533,15 @@ public sealed class HeadTracker : IDisposable
                 throw new InvalidDataException($"{_options.ModelPath}: PoseFrom = PoseHead, but the model has no pose head");
             case PoseSource.Keypoints when pnp == null:
                 throw new InvalidDataException($"{_options.ModelPath}: PoseFrom = Keypoints needs the keypoints {string.Join(", ", KeypointPose.GenericFace.Keys)}; the model has {(names == null ? "no keypoint head" : string.Join(", ", names))}");
+            case PoseSource.PoseHead:
+                _rotationFromKeypoints = false;
+                return null;
             case PoseSource.Keypoints:
-                return pnp;
-            case PoseSource.Auto when !hasPose:
+                _rotationFromKeypoints = true;
                 return pnp;
             default:
-                return null;
+                _rotationFromKeypoints = !hasPose && pnp != null;
+                return pnp;
         }
     }
 

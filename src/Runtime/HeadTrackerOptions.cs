@@ -15,16 +15,19 @@ public enum FilterKind
     None,
 }
 
-/// <summary>Where the tracker takes the head's rotation from.</summary>
+/// <summary>Where the tracker takes the head's rotation and position from.</summary>
 public enum PoseSource
 {
-    /// <summary>The model's pose head when it has one, else its keypoints, else none (zero rotation).</summary>
+    /// <summary>Rotation from the model's pose head when it has one, else from its keypoints;
+    /// position from the keypoints (solvePnP) when the model has the six face keypoints, else from
+    /// the face box and head centre. On generated video this measured best (see README).</summary>
     Auto,
 
-    /// <summary>The model's pose head; position from the face box and head centre.</summary>
+    /// <summary>Rotation from the model's pose head; position from the face box's width (against
+    /// <see cref="HeadTrackerOptions.FaceWidthCm"/>) and the head centre.</summary>
     PoseHead,
 
-    /// <summary>solvePnP of the model's keypoints against a generic 3-D face: rotation and position.</summary>
+    /// <summary>Rotation and position by solvePnP of the model's keypoints against a generic 3-D face.</summary>
     Keypoints,
 }
 
@@ -100,7 +103,7 @@ public sealed class HeadTrackerOptions
     /// <summary>Real width of the face box (ear to ear), for the distance: about 15 cm for adults.</summary>
     public double FaceWidthCm { get; set; } = 15.3;
 
-    /// <summary>Where the rotation (and, with keypoints, the position) comes from.</summary>
+    /// <summary>Where the rotation and position come from.</summary>
     public PoseSource PoseFrom { get; set; } = PoseSource.Auto;
 
     /// <summary>Pose smoothing.</summary>

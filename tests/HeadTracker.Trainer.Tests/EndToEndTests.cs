@@ -133,53 +133,92 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
         return (error, baseline);
     }
 
-    [Fact]
-    public void Centre_and_pose_head_tracking_on_generated_video_are_within_bounds()
+    /// <summary>Asserts a median error within <paramref name="bound"/> and below
+    /// <paramref name="ratio"/> times the constant-guess baseline.</summary>
+    private void Within(string name, List<Frame> frames, Func<Frame, double> measured, Func<HeadLabel, double> truth, double bound, double ratio)
     {
-        List<Frame> frames = Track(PoseSource.PoseHead);
+        (double error, double baseline) = Compare(name, frames, measured, truth);
+        Assert.True(error <= bound, $"{name}: median error {error:F2} above {bound}");
+        Assert.True(error < ratio * baseline, $"{name}: median error {error:F2} not below {ratio} x the constant guess's {baseline:F2}");
+    }
+
+    private static double CentreError(List<Frame> frames, List<HeadLabel> truth) =>
+        Median(frames.Select((fr, i) => (fr, t: truth[i]))
+            .Select(p => p.fr.Valid ? Math.Sqrt(Math.Pow(p.fr.Cx - p.t.Center![0], 2) + Math.Pow(p.fr.Cy - p.t.Center![1], 2)) : double.PositiveInfinity));
+
+    // Bounds: about twice what this fixture measured (2026-11-24, 2-core machine; the test prints
+    // its figures): a 4,000-image, 7-epoch model is far from the best one can train, and these
+    // tests are about the runtime getting every stage right, which the constant-guess ratios show.
+    [Fact]
+    public void Centre_position_and_pose_on_generated_video_are_within_bounds()
+    {
+        List<Frame> frames = Track(PoseSource.Auto); // pose head for rotation, keypoints for position
         Assert.Equal(EndToEndFixture.VideoFrames, frames.Count); // unpaced: every frame, in order
         double validFraction = frames.Count(fr => fr.Valid) / (double)frames.Count;
         output.WriteLine($"valid {validFraction:P0}");
         Assert.True(validFraction >= 0.95, $"only {validFraction:P0} of frames have a face");
 
-        double centreError = Median(frames.Select((fr, i) => (fr, t: f.Truth[i])).Where(p => p.fr.Valid)
-            .Select(p => Math.Sqrt(Math.Pow(p.fr.Cx - p.t.Center![0], 2) + Math.Pow(p.fr.Cy - p.t.Center![1], 2))));
-        output.WriteLine($"centre: median error {centreError:F2} px of {EndToEndFixture.VideoSize}");
-        var x = Compare("x cm", frames, fr => fr.X, t => TruthCentre(t).X);
-        var y = Compare("y cm", frames, fr => fr.Y, t => TruthCentre(t).Y);
-        var z = Compare("z cm", frames, fr => fr.Z, t => TruthCentre(t).Z);
-        var yaw = Compare("yaw", frames, fr => fr.Yaw, t => t.Pose!.Yaw);
-        var pitch = Compare("pitch", frames, fr => fr.Pitch, t => t.Pose!.Pitch);
-        var roll = Compare("roll", frames, fr => fr.Roll, t => t.Pose!.Roll);
-        _ = (x, y, z, yaw, pitch, roll, centreError);
+        double centre = CentreError(frames, f.Truth);
+        output.WriteLine($"centre: median error {centre:F2} px of {EndToEndFixture.VideoSize}");
+        Assert.True(centre <= 0.04 * EndToEndFixture.VideoSize, $"centre median error {centre:F1} px");
+        Within("x cm", frames, fr => fr.X, t => TruthCentre(t).X, 2, 0.5);
+        Within("y cm", frames, fr => fr.Y, t => TruthCentre(t).Y, 2, 0.7);
+        Within("z cm", frames, fr => fr.Z, t => TruthCentre(t).Z, 5, 0.8);
+        Within("yaw", frames, fr => fr.Yaw, t => t.Pose!.Yaw, 18, 0.7);
+        Within("pitch", frames, fr => fr.Pitch, t => t.Pose!.Pitch, 10, 0.8);
+        Within("roll", frames, fr => fr.Roll, t => t.Pose!.Roll, 7, 0.8);
     }
 
     [Fact]
-    public void Keypoint_pose_tracking_on_generated_video_is_within_bounds()
+    public void Pose_from_keypoints_alone_is_within_bounds()
     {
         List<Frame> frames = Track(PoseSource.Keypoints);
-        double validFraction = frames.Count(fr => fr.Valid) / (double)frames.Count;
-        output.WriteLine($"valid {validFraction:P0}");
-        var x = Compare("x cm", frames, fr => fr.X, t => TruthCentre(t).X);
-        var y = Compare("y cm", frames, fr => fr.Y, t => TruthCentre(t).Y);
-        var z = Compare("z cm", frames, fr => fr.Z, t => TruthCentre(t).Z);
-        var yaw = Compare("yaw", frames, fr => fr.Yaw, t => t.Pose!.Yaw);
-        var pitch = Compare("pitch", frames, fr => fr.Pitch, t => t.Pose!.Pitch);
-        var roll = Compare("roll", frames, fr => fr.Roll, t => t.Pose!.Roll);
-        _ = (x, y, z, yaw, pitch, roll);
+        Assert.True(frames.Count(fr => fr.Valid) >= 0.95 * frames.Count);
+        Within("x cm", frames, fr => fr.X, t => TruthCentre(t).X, 2, 0.5);
+        Within("z cm", frames, fr => fr.Z, t => TruthCentre(t).Z, 5, 0.8);
+        Within("yaw", frames, fr => fr.Yaw, t => t.Pose!.Yaw, 12, 0.6);
+        Within("pitch", frames, fr => fr.Pitch, t => t.Pose!.Pitch, 11, 0.9);
+        Within("roll", frames, fr => fr.Roll, t => t.Pose!.Roll, 9, 0.95);
     }
 
     [Fact]
     public void Two_stage_mode_finds_a_small_face_the_whole_frame_model_cannot_and_follows_it()
     {
-        double CentreError(List<Frame> frames) => Median(frames.Select((fr, i) => (fr, t: f.FarTruth[i]))
-            .Select(p => p.fr.Valid ? Math.Sqrt(Math.Pow(p.fr.Cx - p.t.Center![0], 2) + Math.Pow(p.fr.Cy - p.t.Center![1], 2)) : 640));
-        List<Frame> whole = Track(PoseSource.PoseHead, f.FarVideoDir);
-        List<Frame> twoStage = Track(PoseSource.PoseHead, f.FarVideoDir, Repo.BlazeFaceFront);
-        double wholeError = CentreError(whole), twoStageError = CentreError(twoStage);
-        double truthFace = Median(f.FarTruth.Select(t => t.Box![2] - t.Box[0]));
-        output.WriteLine($"face {truthFace:F0} px wide in 640x640; centre median error: whole frame {wholeError:F1} px ({whole.Count(fr => fr.Valid)} valid), two-stage {twoStageError:F1} px ({twoStage.Count(fr => fr.Valid)} valid)");
-        var yaw = Median(twoStage.Select((fr, i) => (fr, t: f.FarTruth[i])).Where(p => p.fr.Valid).Select(p => Math.Abs(p.fr.Yaw - p.t.Pose!.Yaw)));
+        List<Frame> whole = Track(PoseSource.Auto, f.FarVideoDir);
+        List<Frame> twoStage = Track(PoseSource.Auto, f.FarVideoDir, Repo.BlazeFaceFront);
+        double wholeError = CentreError(whole, f.FarTruth), twoStageError = CentreError(twoStage, f.FarTruth);
+        double face = Median(f.FarTruth.Select(t => t.Box![2] - t.Box[0]));
+        int valid = twoStage.Count(fr => fr.Valid);
+        output.WriteLine($"face {face:F0} px wide in 640x640; centre median error: whole frame {wholeError:F1} px ({whole.Count(fr => fr.Valid)} valid), two-stage {twoStageError:F1} px ({valid} valid)");
+        Assert.True(valid >= 0.7 * twoStage.Count, $"two-stage: {valid} of {twoStage.Count} frames valid");
+        Assert.True(twoStageError <= 15, $"two-stage centre median error {twoStageError:F1} px");
+        Assert.True(wholeError > 5 * twoStageError, $"whole frame {wholeError:F1} px vs two-stage {twoStageError:F1} px: the crop should matter here");
+        double yaw = Median(twoStage.Select((fr, i) => (fr, t: f.FarTruth[i])).Where(p => p.fr.Valid).Select(p => Math.Abs(p.fr.Yaw - p.t.Pose!.Yaw)));
         output.WriteLine($"two-stage yaw median error {yaw:F1}");
+        Assert.True(yaw <= 20, $"two-stage yaw median error {yaw:F1}");
+    }
+
+    [Fact]
+    public void The_detector_box_scaled_by_the_runtime_matches_the_face_box_it_stands_for()
+    {
+        using var detector = new Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
+        var faces = new Runtime.Detection.FaceDetections();
+        using var capture = new OpenCvSharp.VideoCapture(Path.Combine(f.VideoDir, SynthVideo.VideoName));
+        using var frame = new OpenCvSharp.Mat();
+        var ratios = new List<double>();
+        for (int i = 0; capture.Read(frame) && !frame.Empty(); i++)
+        {
+            detector.Detect(frame, faces);
+            double[] box = f.Truth[i].Box!;
+            if (faces.Count > 0 && Math.Abs(f.Truth[i].Pose!.Yaw) < 20)
+            {
+                ratios.Add((box[2] - box[0]) / (faces.Boxes[2] - faces.Boxes[0]));
+            }
+        }
+
+        double ratio = Median(ratios);
+        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {Tracker.DetectorToFaceWidth}");
+        Assert.True(ratios.Count > 20, $"BlazeFace found the face in only {ratios.Count} near-frontal frames");
+        Assert.InRange(Tracker.DetectorToFaceWidth / ratio, 0.85, 1.15);
     }
 }

@@ -198,8 +198,10 @@ public sealed class HeadTrackerTests : IDisposable
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    [Fact]
-    public void The_whole_worker_loop_on_a_video_allocates_nothing_per_frame()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_whole_worker_loop_on_a_video_allocates_nothing_per_frame(bool twoStage)
     {
         // Frame source, model, decoding, pose, filters and publishing together, measured on the
         // worker thread itself over 100 frames after 20 of warm-up.
@@ -216,10 +218,12 @@ public sealed class HeadTrackerTests : IDisposable
         options.VideoPath = video;
         options.LoopVideo = false;
         options.PaceVideo = false;
+        options.DetectorPath = twoStage ? Repo.BlazeFaceFront : null;
         using var tracker = new Tracker(options);
         tracker.Start();
         Assert.True(SpinUntil(() => !double.IsNaN(tracker.AllocatedBytesPerFrame)));
         Assert.True(tracker.AllocatedBytesPerFrame == 0, $"{tracker.AllocatedBytesPerFrame} bytes a frame");
+        Assert.Equal(twoStage, tracker.Detections > 0);
         Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Stopped), "the tracker stops when a video without looping ends");
     }
 
@@ -339,6 +343,56 @@ public sealed class HeadTrackerTests : IDisposable
         }
 
         Assert.Throws<ArgumentException>(() => new Tracker(new HeadTrackerOptions { ModelPath = _onnx, HorizontalFovDegrees = 0 }));
+    }
+
+    [Fact]
+    public void A_model_that_outputs_NaN_leaves_the_tracker_searching_with_finite_poses()
+    {
+        torch.manual_seed(4);
+        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [.. new[] { "center", "box", "pose" }.Select(k => new HeadConfig { Kind = k })] });
+        using (torch.no_grad())
+        {
+            foreach ((string name, torch.Tensor p) in net.named_parameters().Where(p => p.name.StartsWith("heads.", StringComparison.Ordinal) && p.name.EndsWith(".bias", StringComparison.Ordinal)))
+            {
+                p.fill_(float.NaN);
+            }
+        }
+
+        net.eval();
+        string onnx = Path.Combine(_dir, "nan.onnx");
+        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), onnx);
+        var options = Options;
+        options.ModelPath = onnx;
+        options.Filter = FilterKind.OneEuro;
+        var source = new FakeSource(_a, _b);
+        using var tracker = new Tracker(options, () => source);
+        tracker.Start();
+        TrackingResult? r = null;
+        Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > 10));
+        Assert.Equal(TrackerStatus.Searching, tracker.Status);
+        Assert.False(r!.Valid);
+        Assert.True(double.IsFinite(r.Filtered.Yaw) && double.IsFinite(r.Filtered.Z) && double.IsFinite(r.Raw.X));
+    }
+
+    [Fact]
+    public void A_pose_source_the_model_cannot_feed_is_refused_at_start_naming_the_model()
+    {
+        torch.manual_seed(4);
+        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [new HeadConfig { Kind = "center" }] });
+        net.eval();
+        string onnx = Path.Combine(_dir, "center-only.onnx");
+        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), onnx);
+        foreach ((PoseSource from, string expected) in new[] { (PoseSource.Keypoints, "PoseFrom = Keypoints needs the keypoints right_eye"), (PoseSource.PoseHead, "the model has no pose head") })
+        {
+            var options = Options;
+            options.ModelPath = onnx;
+            options.PoseFrom = from;
+            using var tracker = new Tracker(options, () => new FakeSource(_a, _b));
+            var e = Assert.Throws<InvalidDataException>(tracker.Start);
+            Assert.Contains("center-only.onnx", e.Message, StringComparison.Ordinal);
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+            Assert.Equal(TrackerStatus.Faulted, tracker.Status);
+        }
     }
 
     private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(20));
