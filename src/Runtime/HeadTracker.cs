@@ -69,7 +69,7 @@ public sealed class HeadTracker : IDisposable
     private volatile bool _stop;
     private bool _started;
     private volatile TrackerStatus _status = TrackerStatus.Stopped;
-    private const int WindowStart = 20, WindowFrames = 100;
+    private const int WindowStart = 20, WindowFrames = 1000;
     private HeadPose _zero;
     private volatile bool _recenter;
 
@@ -165,8 +165,8 @@ public sealed class HeadTracker : IDisposable
     /// "CoreML" or "CPU"), with why preferred ones were passed over; null before. Any thread.</summary>
     public (string Name, string Notes)? ExecutionProvider => _model is { } m ? (m.ExecutionProvider, m.ProviderNotes) : null;
 
-    /// <summary>Managed bytes the worker allocated per frame between its 20th and 120th frames
-    /// (NaN until then): the steady-state cost of the whole loop, frame source included.</summary>
+    /// <summary>Managed bytes the worker allocated per frame between its 20th and 1020th frames
+    /// (NaN until then): the steady-state cost of the whole loop, frame source included. Any thread.</summary>
     public double AllocatedBytesPerFrame { get; private set; } = double.NaN;
 
     /// <summary>Opens the model, the opentrack sender and the frame source, then starts the worker.

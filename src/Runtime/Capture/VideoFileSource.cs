@@ -37,6 +37,12 @@ internal sealed class VideoFileSource : IFrameSource
         }
 
         _loop = loop;
+        if (loop)
+        {
+            // The first seek allocates a little, once; do it here, not mid-run on the worker.
+            Rewind();
+        }
+
         double fps = _capture.Fps;
         FramesPerSecond = fps is > 0 and < 1000 ? fps : 30; // some containers do not say
         _paced = paced;
