@@ -57,6 +57,16 @@ run_tests() {
   return $rc
 }
 
+# The demo's sample for machines without a camera: six seconds of a generated person (held out
+# from training) turning, nodding and moving, rendered once by the trainer into external/samples.
+sample_video() {
+  local dir="$root/external/samples/demo"
+  [[ -f "$dir/video.avi" ]] && return 0
+  dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
+  dotnet "$root/src/Trainer/bin/$config/net10.0/headtracker-train.dll" synth-video \
+    --out "$dir" --frames 180 --size 480 --seed 5 --sample 2
+}
+
 verb="${1:-help}"
 [[ $# -gt 0 ]] && shift
 case "$verb" in
@@ -66,6 +76,7 @@ case "$verb" in
   demo)
     setup
     dotnet build "$root/src/Demo/HeadTracker.Demo.csproj" -c "$config" -nologo -v quiet
+    sample_video
     dotnet "$root/src/Demo/bin/$config/net10.0/headtracker-demo.dll" "$@"
     ;;
   bench)

@@ -1,32 +1,40 @@
 using System;
 using System.Globalization;
 using System.IO;
-using HeadTracker.Runtime.Capture;
-using HeadTracker.Runtime.Detection;
+using HeadTracker.Demo.Rendering;
 
 namespace HeadTracker.Demo;
 
 internal static class Program
 {
     private const string Usage = """
-        headtracker-demo: shows what the tracker sees, frame by frame.
+        headtracker-demo: shows what the tracker sees: the frame, the head mask, face box, keypoints,
+        head centre and pose axes, with a HUD of rates and per-stage timings.
 
         Usage: headtracker-demo [source] [options]
-          source (one of; default: camera 0 when present, else the bundled sample photos)
+          source (one of; default: camera 0 when present, else the bundled sample video)
             --camera N        webcam N
             --video FILE      a video file
             --images DIR      a folder of .jpg/.png images
-          options
-            --model FILE      face model, ONNX (default: the fetched BlazeFace front model)
-            --headless        render offscreen through EGL (the default with no display)
+          tracking
+            --model FILE      HeadTracker model, ONNX (default: models/headtracker-default.onnx)
+            --detector FILE   BlazeFace ONNX for two-stage mode (default: the fetched one)
+            --no-detector     the model sees the whole frame
+            --fov DEGREES     the camera's horizontal field of view (default: 60)
+            --results FILE    record every result as a JSON line
+            --udp HOST:PORT   send the pose to opentrack over UDP
+          display
+            --headless        render offscreen through EGL into files (the default with no display)
             --out DIR         where headless frames go (default: out/demo)
-            --frames N        stop after N frames (default: every frame of a file source, 300 of a camera)
-            --width W         width of the rendered frames (default: 960, or the frame width if smaller)
+            --video-out FILE  also write the rendered frames as a video (.avi: MJPG, .mp4: mp4v)
+            --frames N        stop after N frames (default: all of a file, 300 of a camera headless)
+            --width W         width of the picture (default: 960, or the frame width if smaller)
+            --screenshot FILE window: save the last picture shown before exit as PNG
             --verbose         print stack traces of unexpected errors
             --help            this text
 
-        Today the demo runs the BlazeFace detector stage of the pipeline and draws its face boxes and
-        6 keypoints; the full tracker (pose, mask, smoothing) and the window replace it as they land.
+        Keys in the window: R recentre, F filtered/raw pose, M mask, K keypoints, N keypoint names,
+        Space pause, Esc quit.
         """;
 
     public static int Main(string[] args)
@@ -50,9 +58,15 @@ internal static class Program
 
         try
         {
-            return HeadlessDemo.Run(options, Console.Out);
+            if (!options.Headless && !GlfwWindow.DisplayAvailable)
+            {
+                Console.WriteLine("No display: rendering headless (EGL) to files instead of a window.");
+                options = options with { Headless = true };
+            }
+
+            return options.Headless ? HeadlessRunner.Run(options, Console.Out) : WindowRunner.Run(options, Console.Out);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or InvalidOperationException)
         {
             Console.Error.WriteLine($"headtracker-demo: {e.Message}");
             return 2;
@@ -76,13 +90,27 @@ internal sealed record DemoOptions
 
     public string? Model { get; init; }
 
+    public string? Detector { get; init; }
+
+    public bool NoDetector { get; init; }
+
+    public double Fov { get; init; } = 60;
+
+    public string? Results { get; init; }
+
+    public (string Host, int Port)? Udp { get; init; }
+
     public bool Headless { get; init; }
 
     public string Out { get; init; } = Path.Combine("out", "demo");
 
+    public string? VideoOut { get; init; }
+
     public int? Frames { get; init; }
 
     public int Width { get; init; } = 960;
+
+    public string? Screenshot { get; init; }
 
     public bool Verbose { get; init; }
 
@@ -133,10 +161,25 @@ internal sealed record DemoOptions
                 case "--video": o = o with { Video = Value() }; sources++; break;
                 case "--images": o = o with { Images = Value() }; sources++; break;
                 case "--model": o = o with { Model = Value() }; break;
+                case "--detector": o = o with { Detector = Value() }; break;
+                case "--no-detector": o = o with { NoDetector = true }; break;
+                case "--fov":
+                    string f = Value();
+                    if (!double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out double fov) || !(fov is > 1 and < 179))
+                    {
+                        throw new ArgumentException($"option --fov needs degrees between 1 and 179, got '{f}'");
+                    }
+
+                    o = o with { Fov = fov };
+                    break;
+                case "--results": o = o with { Results = Value() }; break;
+                case "--udp": o = o with { Udp = HostPort(Value()) }; break;
                 case "--headless": o = o with { Headless = true }; break;
                 case "--out": o = o with { Out = Value() }; break;
+                case "--video-out": o = o with { VideoOut = Value() }; break;
                 case "--frames": o = o with { Frames = Positive() }; break;
                 case "--width": o = o with { Width = Positive() }; break;
+                case "--screenshot": o = o with { Screenshot = Value() }; break;
                 case "--verbose": o = o with { Verbose = true }; break;
                 case "--help" or "-h": o = o with { Help = true }; break;
                 default: throw new ArgumentException($"unknown option '{arg}'");
@@ -148,6 +191,22 @@ internal sealed record DemoOptions
             throw new ArgumentException("give one source: --camera, --video or --images");
         }
 
+        if (o.NoDetector && o.Detector != null)
+        {
+            throw new ArgumentException("give --detector or --no-detector, not both");
+        }
+
         return o;
+    }
+
+    private static (string, int) HostPort(string value)
+    {
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"option --udp needs HOST:PORT (e.g. 127.0.0.1:4242), got '{value}'");
+        }
+
+        return (value[..colon], port);
     }
 }

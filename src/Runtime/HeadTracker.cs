@@ -48,7 +48,7 @@ public sealed class HeadTracker : IDisposable
     private readonly TrackingResult _work = new();
     private readonly IScalarFilter[] _filters;
     private readonly PushedFrameSource? _pushed;
-    private readonly bool _finite; // a video or image folder that ends instead of looping
+    private bool _finite; // a file source: when it ends, the tracker stops
     private long _version; // even: _latest is whole; odd: being written
     private HeadModel? _model;
     private KeypointPose? _pnp; // set when the position (and maybe the rotation) comes from keypoints
@@ -57,6 +57,10 @@ public sealed class HeadTracker : IDisposable
     private readonly FaceDetections _faces = new();
     private float _cropX, _cropY, _cropSide; // two-stage mode: the crop the model sees next; side 0 when lost
     private long _detections;
+    private readonly object _tapLock = new();
+    private readonly Mat _tapFrame = new();
+    private volatile bool _tapFrames;
+    private long _tapSequence;
 
     /// <summary>A HeadTracker face box (the face mesh's bounds, ear to ear) is about this many
     /// times as wide as BlazeFace's box of the same face: 0.84, the median over near-frontal
@@ -111,7 +115,6 @@ public sealed class HeadTracker : IDisposable
 
         _options = options;
         _pushed = options.PushedFrames ? new PushedFrameSource() : null;
-        _finite = !options.LoopVideo && (options.VideoPath != null || options.ImageFolder != null);
         _openSource = openSource ?? OpenSource;
         _filters = new IScalarFilter[6];
         for (int i = 0; i < 6; i++)
@@ -153,10 +156,9 @@ public sealed class HeadTracker : IDisposable
     /// <summary>Why the tracker is <see cref="TrackerStatus.Faulted"/>, else null. Any thread.</summary>
     public string? FaultReason { get; private set; }
 
-    /// <summary>Mean milliseconds per frame of the last run, by stage (face detection in
-    /// two-stage mode, the model's preprocess, inference and decode) and in all, frame capture and
-    /// pose included, updated by the worker. Any thread; values may be a frame apart.</summary>
-    public (double Detect, double Preprocess, double Inference, double Decode, double Total) StageMilliseconds { get; private set; }
+    /// <summary>Mean milliseconds per frame of this run, by stage, updated by the worker after
+    /// each frame. Any thread; values may be a frame apart.</summary>
+    public StageTimes StageMilliseconds { get; private set; }
 
     /// <summary>In two-stage mode: frames on which the detector ran (the head was lost). Any thread.</summary>
     public long Detections => Interlocked.Read(ref _detections);
@@ -206,6 +208,7 @@ public sealed class HeadTracker : IDisposable
             throw;
         }
 
+        _finite = !source.Live;
         _stop = false;
         _worker = new Thread(() => Run(source)) { IsBackground = true, Name = "HeadTracker" };
         _worker.Start();
@@ -268,6 +271,7 @@ public sealed class HeadTracker : IDisposable
         Stop();
         _model?.Dispose();
         _detector?.Dispose();
+        _tapFrame.Dispose();
         _opentrack?.Dispose();
         _recorder?.Dispose();
     }
@@ -277,7 +281,8 @@ public sealed class HeadTracker : IDisposable
         var outputs = new HeadOutputs();
         var frame = new Mat();
         var clock = Stopwatch.StartNew();
-        double last = 0, det = 0, pre = 0, inf = 0, dec = 0, total = 0;
+        double tick = 1000.0 / Stopwatch.Frequency;
+        double last = 0, capture = 0, det = 0, pre = 0, inf = 0, dec = 0, pose = 0, total = 0;
         long frames = 0, allocatedAtStart = 0;
         int failures = 0;
         try
@@ -298,6 +303,7 @@ public sealed class HeadTracker : IDisposable
                     continue;
                 }
 
+                long t1 = Stopwatch.GetTimestamp();
                 failures = 0;
                 if (frames == WindowStart)
                 {
@@ -309,11 +315,11 @@ public sealed class HeadTracker : IDisposable
                 }
 
                 double now = clock.Elapsed.TotalSeconds;
-                double tick = 1000.0 / Stopwatch.Frequency;
                 bool found = true;
+                _model!.ResetTicks();
                 if (_detector == null)
                 {
-                    _model!.Run(frame, outputs);
+                    _model.Run(frame, outputs);
                 }
                 else
                 {
@@ -322,23 +328,27 @@ public sealed class HeadTracker : IDisposable
                     det += (Stopwatch.GetTimestamp() - d0) * tick;
                     if (found)
                     {
-                        _model!.RunCrop(frame, _cropX, _cropY, _cropSide, outputs);
+                        _model.RunCrop(frame, _cropX, _cropY, _cropSide, outputs);
                     }
                 }
 
-                bool valid = Publish(found ? outputs : null, frame.Width, frame.Height, now, now - last);
+                long p0 = Stopwatch.GetTimestamp();
+                bool valid = Publish(found ? outputs : null, frame, now, now - last);
                 if (_detector != null)
                 {
                     FollowHead(valid, outputs, frame.Width, frame.Height);
                 }
 
+                long p1 = Stopwatch.GetTimestamp();
                 last = now;
                 frames++;
-                pre += _model!.PreprocessTicks * tick;
+                capture += (t1 - t0) * tick;
+                pre += _model.PreprocessTicks * tick;
                 inf += _model.InferenceTicks * tick;
                 dec += _model.DecodeTicks * tick;
-                total += (Stopwatch.GetTimestamp() - t0) * tick;
-                StageMilliseconds = (det / frames, pre / frames, inf / frames, dec / frames, total / frames);
+                pose += (p1 - p0) * tick;
+                total += (p1 - t0) * tick;
+                StageMilliseconds = new StageTimes(capture / frames, det / frames, pre / frames, inf / frames, dec / frames, pose / frames, total / frames);
             }
 
             _status = TrackerStatus.Stopped;
@@ -357,17 +367,20 @@ public sealed class HeadTracker : IDisposable
 
     /// <summary>Builds the frame's result in the work buffer and publishes it whole; returns
     /// whether it is valid. <paramref name="found"/> is null when the detector found no face.</summary>
-    private bool Publish(HeadOutputs? found, int width, int height, double now, double dt)
+    private bool Publish(HeadOutputs? found, Mat frame, double now, double dt)
     {
+        int width = frame.Width, height = frame.Height;
         TrackingResult r = _work;
         r.Sequence++;
         r.Timestamp = now;
+        r.FrameWidth = width;
+        r.FrameHeight = height;
         if (found == null)
         {
             r.Valid = false;
             r.Score = 0;
             _pnp?.Reset();
-            PublishWhole(r);
+            PublishWhole(r, frame);
             return false;
         }
 
@@ -383,6 +396,15 @@ public sealed class HeadTracker : IDisposable
         }
 
         Array.Copy(o.Keypoints, r.Keypoints, r.Keypoints.Length);
+        if (r.Mask.Length != o.Mask.Length)
+        {
+            r.Mask = new byte[o.Mask.Length]; // once, on the first frame
+        }
+
+        Array.Copy(o.Mask, r.Mask, r.Mask.Length);
+        r.MaskWidth = o.MaskWidth;
+        r.MaskHeight = o.MaskHeight;
+        Array.Copy(o.MaskRegion, r.MaskRegion, 4);
         HeadPose raw = default;
         valid = valid && Measure(o, width, height, out raw);
         r.Valid = valid;
@@ -418,18 +440,80 @@ public sealed class HeadTracker : IDisposable
             _opentrack?.Send(r.Filtered.X, r.Filtered.Y, r.Filtered.Z, r.Filtered.Yaw, r.Filtered.Pitch, r.Filtered.Roll);
         }
 
-        PublishWhole(r);
+        PublishWhole(r, frame);
         return valid;
     }
 
-    private void PublishWhole(TrackingResult r)
+    private void PublishWhole(TrackingResult r, Mat frame)
     {
+        if (_tapFrames)
+        {
+            Tap(frame, r.Sequence);
+        }
+
         // Seqlock: odd while writing, so readers retry instead of seeing half a result.
         Interlocked.Increment(ref _version);
         _latest.CopyFrom(r);
         Interlocked.Increment(ref _version);
         _status = r.Valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
         _recorder?.Write(r);
+    }
+
+    /// <summary>
+    /// For the demo and tools that draw what the tracker saw: from now on the worker keeps a copy
+    /// of each frame it publishes a result for (a memory copy, no allocation while the size holds).
+    /// </summary>
+    internal void TapFrames() => _tapFrames = true;
+
+    /// <summary>Copies the newest tapped frame (8-bit BGR) into <paramref name="into"/> and returns
+    /// the sequence number of its result, or 0 when there is none yet. Any thread.</summary>
+    internal long CopyLatestFrame(Mat into)
+    {
+        lock (_tapLock)
+        {
+            if (_tapSequence == 0)
+            {
+                return 0;
+            }
+
+            if (into.Width != _tapFrame.Width || into.Height != _tapFrame.Height || into.Type() != _tapFrame.Type())
+            {
+                into.Create(_tapFrame.Height, _tapFrame.Width, _tapFrame.Type());
+            }
+
+            CopyPixels(_tapFrame, into);
+            return _tapSequence;
+        }
+    }
+
+    private void Tap(Mat frame, long sequence)
+    {
+        lock (_tapLock)
+        {
+            if (_tapFrame.Width != frame.Width || _tapFrame.Height != frame.Height || _tapFrame.Type() != frame.Type())
+            {
+                _tapFrame.Create(frame.Height, frame.Width, frame.Type());
+            }
+
+            CopyPixels(frame, _tapFrame);
+            _tapSequence = sequence;
+        }
+    }
+
+    private static unsafe void CopyPixels(Mat from, Mat to)
+    {
+        long rowBytes = from.Width * from.ElemSize();
+        int rows = from.Height;
+        if (from.IsContinuous() && to.IsContinuous())
+        {
+            Buffer.MemoryCopy((byte*)from.DataPointer, (byte*)to.DataPointer, rowBytes * rows, rowBytes * rows);
+            return;
+        }
+
+        for (int y = 0; y < rows; y++)
+        {
+            Buffer.MemoryCopy((byte*)from.Ptr(y), (byte*)to.Ptr(y), rowBytes, rowBytes);
+        }
     }
 
     /// <summary>Two-stage mode, head lost: runs the detector on the whole frame and, when it finds

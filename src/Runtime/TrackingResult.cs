@@ -58,6 +58,26 @@ public sealed class TrackingResult
     /// right eye, left eye, nose tip, mouth, right ear, left ear). Empty without a keypoint head.</summary>
     public float[] Keypoints { get; internal set; } = [];
 
+    /// <summary>Head mask (255 = head, 0 = not), <see cref="MaskWidth"/> x <see cref="MaskHeight"/>,
+    /// rows top first, covering <see cref="MaskRegion"/> of the frame. Empty without a mask head.</summary>
+    public byte[] Mask { get; internal set; } = [];
+
+    /// <summary>Mask width in cells.</summary>
+    public int MaskWidth { get; internal set; }
+
+    /// <summary>Mask height in cells.</summary>
+    public int MaskHeight { get; internal set; }
+
+    /// <summary>The frame region the mask covers: x0, y0, x1, y1 in frame pixels (it may reach
+    /// beyond the frame).</summary>
+    public float[] MaskRegion { get; } = new float[4];
+
+    /// <summary>Frame width in pixels.</summary>
+    public int FrameWidth { get; internal set; }
+
+    /// <summary>Frame height in pixels.</summary>
+    public int FrameHeight { get; internal set; }
+
     /// <summary>The pose as measured this frame, relative to the last <see cref="HeadTracker.Recenter"/>.</summary>
     public HeadPose Raw { get; internal set; }
 
@@ -81,6 +101,17 @@ public sealed class TrackingResult
         }
 
         Array.Copy(other.Keypoints, Keypoints, Keypoints.Length);
+        if (Mask.Length != other.Mask.Length)
+        {
+            Mask = new byte[other.Mask.Length];
+        }
+
+        Array.Copy(other.Mask, Mask, Mask.Length);
+        MaskWidth = other.MaskWidth;
+        MaskHeight = other.MaskHeight;
+        Array.Copy(other.MaskRegion, MaskRegion, 4);
+        FrameWidth = other.FrameWidth;
+        FrameHeight = other.FrameHeight;
         Raw = other.Raw;
         Filtered = other.Filtered;
     }

@@ -24,6 +24,8 @@ internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
 
     public string Description => "fake";
 
+    public bool Live => true;
+
     public bool Read(Mat frame)
     {
         Thread.Sleep(2);

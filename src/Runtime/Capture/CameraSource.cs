@@ -37,6 +37,8 @@ internal sealed class CameraSource : IFrameSource
         Description = $"camera {index} ({_capture.FrameWidth}x{_capture.FrameHeight} at {_capture.Fps:F0} fps)";
     }
 
+    public bool Live => true;
+
     public string Description { get; }
 
     /// <summary>Whether camera <paramref name="index"/> exists, without opening it (Linux: its

@@ -36,6 +36,8 @@ internal sealed class ImageFolderSource : IFrameSource
         Description = $"{_files.Length} images in {folder}";
     }
 
+    public bool Live => false;
+
     public string Description { get; }
 
     /// <summary>How many images the folder holds.</summary>

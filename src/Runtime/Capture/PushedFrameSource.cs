@@ -20,6 +20,8 @@ internal sealed class PushedFrameSource : IFrameSource
     private bool _fresh;
     private bool _disposed;
 
+    public bool Live => true;
+
     public string Description => "frames pushed by the host";
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);

@@ -49,6 +49,8 @@ internal sealed class VideoFileSource : IFrameSource
         Description = $"video {Path.GetFileName(path)} ({_capture.FrameWidth}x{_capture.FrameHeight}, {FramesPerSecond:F0} fps{(paced ? "" : ", unpaced")})";
     }
 
+    public bool Live => false;
+
     public string Description { get; }
 
     /// <summary>The frame rate the file declares (30 when it declares none).</summary>

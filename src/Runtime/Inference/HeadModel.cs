@@ -52,6 +52,10 @@ internal sealed class HeadOutputs
     public int MaskWidth { get; internal set; }
 
     public int MaskHeight { get; internal set; }
+
+    /// <summary>Where the mask lies in the frame: x0, y0, x1, y1 in frame pixels (the model
+    /// input's corners; beyond the frame where the input was padded).</summary>
+    public float[] MaskRegion { get; } = new float[4];
 }
 
 /// <summary>
@@ -191,6 +195,9 @@ internal sealed class HeadModel : IDisposable
         return name;
     }
 
+    /// <summary>Sets the stage ticks to zero (for a frame the model does not run on).</summary>
+    public void ResetTicks() => PreprocessTicks = InferenceTicks = DecodeTicks = 0;
+
     /// <summary>Stopwatch ticks of the last <see cref="Run"/>: letterbox and normalise.</summary>
     public long PreprocessTicks { get; private set; }
 
@@ -282,6 +289,11 @@ internal sealed class HeadModel : IDisposable
                 {
                     r.Mask[i] = o[i] > 0 ? (byte)255 : (byte)0; // logit > 0: probability > 0.5
                 }
+
+                r.MaskRegion[0] = _letterbox.ToFrameX(0);
+                r.MaskRegion[1] = _letterbox.ToFrameY(0);
+                r.MaskRegion[2] = _letterbox.ToFrameX(_width);
+                r.MaskRegion[3] = _letterbox.ToFrameY(_height);
 
                 break;
         }
