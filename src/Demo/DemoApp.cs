@@ -48,8 +48,9 @@ internal sealed class DemoApp : IDisposable
             OpentrackHost = options.Udp?.Host,
             OpentrackPort = options.Udp?.Port ?? 4242,
             HorizontalFovDegrees = options.Fov,
+            Filter = options.Filter,
         };
-        IFrameSource source = OpenSource(options, log);
+        IFrameSource source = OpenSource(options, paced: !options.Headless && !lockstep, log);
         if (lockstep && !source.Live)
         {
             Lockstep = new LockstepSource(source);
@@ -106,6 +107,13 @@ internal sealed class DemoApp : IDisposable
     {
         _renderer = new SceneRenderer(gl);
         log.WriteLine($"Render:   {gl.GetStringS(StringName.Renderer)}");
+    }
+
+    /// <summary>Releases the renderer's GL objects while their context is still current.</summary>
+    public void Detach()
+    {
+        _renderer?.Dispose();
+        _renderer = null;
     }
 
     /// <summary>Lets the next frame in (lockstep) and waits until its result is shown, the source
@@ -173,9 +181,14 @@ internal sealed class DemoApp : IDisposable
             return false;
         }
 
-        // The result may be a frame ahead of the frame copied: take it only if it matches.
+        // The result may already be a frame ahead of the frame copied: show only matching pairs.
         _tracker.TryGetLatest(ref _result);
-        _shownSequence = _result!.Sequence == sequence ? sequence : _shownSequence;
+        if (_result!.Sequence != sequence)
+        {
+            return false;
+        }
+
+        _shownSequence = sequence;
         return true;
     }
 
@@ -278,11 +291,11 @@ internal sealed class DemoApp : IDisposable
         return _labels;
     }
 
-    private static IFrameSource OpenSource(DemoOptions options, TextWriter log)
+    private static IFrameSource OpenSource(DemoOptions options, bool paced, TextWriter log)
     {
         if (options.Video != null)
         {
-            return new VideoFileSource(options.Video, loop: false, paced: !options.Headless);
+            return new VideoFileSource(options.Video, loop: false, paced);
         }
 
         if (options.Images != null)
@@ -302,6 +315,6 @@ internal sealed class DemoApp : IDisposable
 
         string sample = ExternalData.Find(Path.Combine("samples", "demo", "video.avi"));
         log.WriteLine($"No camera found: showing the bundled sample video ({sample}).");
-        return new VideoFileSource(sample, loop: false, paced: !options.Headless);
+        return new VideoFileSource(sample, loop: false, paced);
     }
 }

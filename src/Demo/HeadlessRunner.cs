@@ -68,6 +68,7 @@ internal static class HeadlessRunner
         finally
         {
             video?.Dispose();
+            app.Detach(); // before the EGL context goes
         }
 
         if (frames == 0)

@@ -21,6 +21,7 @@ internal static class Program
             --detector FILE   BlazeFace ONNX for two-stage mode (default: the fetched one)
             --no-detector     the model sees the whole frame
             --fov DEGREES     the camera's horizontal field of view (default: 60)
+            --filter NAME     pose smoothing: oneeuro (default), ewma or none
             --results FILE    record every result as a JSON line
             --udp HOST:PORT   send the pose to opentrack over UDP
           display
@@ -95,6 +96,8 @@ internal sealed record DemoOptions
     public bool NoDetector { get; init; }
 
     public double Fov { get; init; } = 60;
+
+    public Runtime.FilterKind Filter { get; init; } = Runtime.FilterKind.OneEuro;
 
     public string? Results { get; init; }
 
@@ -171,6 +174,18 @@ internal sealed record DemoOptions
                     }
 
                     o = o with { Fov = fov };
+                    break;
+                case "--filter":
+                    o = o with
+                    {
+                        Filter = Value() switch
+                        {
+                            "oneeuro" => Runtime.FilterKind.OneEuro,
+                            "ewma" => Runtime.FilterKind.Ewma,
+                            "none" => Runtime.FilterKind.None,
+                            string other => throw new ArgumentException($"option --filter takes oneeuro, ewma or none, got '{other}'"),
+                        },
+                    };
                     break;
                 case "--results": o = o with { Results = Value() }; break;
                 case "--udp": o = o with { Udp = HostPort(Value()) }; break;

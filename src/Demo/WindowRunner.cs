@@ -28,6 +28,20 @@ internal static class WindowRunner
         (int width, int height) = app.PictureSize;
         using GlfwWindow window = GlfwWindow.Open(width, height, $"HeadTracker: {app.Source}");
         app.Attach(window.Gl, log);
+        try
+        {
+            Loop(app, window, options, lockstep, log);
+        }
+        finally
+        {
+            app.Detach(); // before the window and its context go
+        }
+
+        return 0;
+    }
+
+    private static void Loop(DemoApp app, GlfwWindow window, DemoOptions options, bool lockstep, TextWriter log)
+    {
         log.WriteLine("Keys: R recentre, F filtered/raw, M mask, K keypoints, N names, Space pause, Esc quit");
         var wasDown = new bool[s_keys.Length];
         int shown = 1;
@@ -85,8 +99,6 @@ internal static class WindowRunner
                 shown = (int)app.ShownSequence;
             }
         }
-
-        return 0;
     }
 
     /// <summary>Reads the back buffer (what was just drawn, before the swap) into a PNG.</summary>

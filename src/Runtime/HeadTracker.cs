@@ -446,15 +446,15 @@ public sealed class HeadTracker : IDisposable
 
     private void PublishWhole(TrackingResult r, Mat frame)
     {
-        if (_tapFrames)
-        {
-            Tap(frame, r.Sequence);
-        }
-
         // Seqlock: odd while writing, so readers retry instead of seeing half a result.
         Interlocked.Increment(ref _version);
         _latest.CopyFrom(r);
         Interlocked.Increment(ref _version);
+        if (_tapFrames)
+        {
+            Tap(frame, r.Sequence); // after the result: a tapped frame's result is always readable
+        }
+
         _status = r.Valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
         _recorder?.Write(r);
     }
