@@ -57,6 +57,8 @@ public sealed class HeadTracker : IDisposable
     private readonly FaceDetections _faces = new();
     private float _cropX, _cropY, _cropSide; // two-stage mode: the crop the model sees next; side 0 when lost
     private long _detections;
+    private FrameStages[]? _stageLog;
+    private long _stagesLogged, _publishTicks;
     private readonly object _tapLock = new();
     private readonly Mat _tapFrame = new();
     private volatile bool _tapFrames;
@@ -316,6 +318,7 @@ public sealed class HeadTracker : IDisposable
 
                 double now = clock.Elapsed.TotalSeconds;
                 bool found = true;
+                long detTicks = 0;
                 _model!.ResetTicks();
                 if (_detector == null)
                 {
@@ -325,7 +328,8 @@ public sealed class HeadTracker : IDisposable
                 {
                     long d0 = Stopwatch.GetTimestamp();
                     found = _cropSide > 0 || Detect(frame);
-                    det += (Stopwatch.GetTimestamp() - d0) * tick;
+                    detTicks = Stopwatch.GetTimestamp() - d0;
+                    det += detTicks * tick;
                     if (found)
                     {
                         _model.RunCrop(frame, _cropX, _cropY, _cropSide, outputs);
@@ -340,6 +344,13 @@ public sealed class HeadTracker : IDisposable
                 }
 
                 long p1 = Stopwatch.GetTimestamp();
+                if (_stageLog is { } log && frames < log.Length)
+                {
+                    log[frames] = new FrameStages(t1 - t0, detTicks, _model.PreprocessTicks, _model.InferenceTicks, _model.DecodeTicks,
+                        p1 - p0 - _publishTicks, _publishTicks, GC.GetAllocatedBytesForCurrentThread());
+                    _stagesLogged = frames + 1;
+                }
+
                 last = now;
                 frames++;
                 capture += (t1 - t0) * tick;
@@ -446,6 +457,7 @@ public sealed class HeadTracker : IDisposable
 
     private void PublishWhole(TrackingResult r, Mat frame)
     {
+        long start = Stopwatch.GetTimestamp();
         // Seqlock: odd while writing, so readers retry instead of seeing half a result.
         Interlocked.Increment(ref _version);
         _latest.CopyFrom(r);
@@ -455,9 +467,19 @@ public sealed class HeadTracker : IDisposable
             Tap(frame, r.Sequence); // after the result: a tapped frame's result is always readable
         }
 
+        _publishTicks = Stopwatch.GetTimestamp() - start;
+
         _status = r.Valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
         _recorder?.Write(r);
     }
+
+    /// <summary>For the benchmark: from the next Start, the worker writes frame i's stage times
+    /// (Stopwatch ticks) and its thread's allocation count into <paramref name="log"/>[i], for the
+    /// first log.Length frames. Allocates nothing per frame.</summary>
+    internal void LogStages(FrameStages[] log) => _stageLog = log;
+
+    /// <summary>How many entries of the stage log are written. Any thread.</summary>
+    internal long StagesLogged => Interlocked.Read(ref _stagesLogged);
 
     /// <summary>
     /// For the demo and tools that draw what the tracker saw: from now on the worker keeps a copy
@@ -634,4 +656,37 @@ public sealed class HeadTracker : IDisposable
         FaultReason = reason;
         _status = TrackerStatus.Faulted;
     }
+}
+
+/// <summary>One frame's stage times in Stopwatch ticks, and the worker thread's allocated-bytes
+/// counter after the frame (for the benchmark).</summary>
+internal readonly struct FrameStages
+{
+    public FrameStages(long capture, long detect, long preprocess, long inference, long decode, long pose, long publish, long allocatedBytes)
+    {
+        Capture = capture;
+        Detect = detect;
+        Preprocess = preprocess;
+        Inference = inference;
+        Decode = decode;
+        Pose = pose;
+        Publish = publish;
+        AllocatedBytes = allocatedBytes;
+    }
+
+    public long Capture { get; }
+
+    public long Detect { get; }
+
+    public long Preprocess { get; }
+
+    public long Inference { get; }
+
+    public long Decode { get; }
+
+    public long Pose { get; }
+
+    public long Publish { get; }
+
+    public long AllocatedBytes { get; }
 }

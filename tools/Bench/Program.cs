@@ -8,34 +8,81 @@ using HeadTracker.Trainer.Synthesis;
 namespace HeadTracker.Bench;
 
 /// <summary>
-/// headtracker-bench: measurements we steer by, each printed with the machine it ran on. Today:
-/// the synthetic-head generator's throughput. (Pipeline latency per stage comes with the runtime.)
+/// headtracker-bench: measurements we steer by, each printed with the machine it ran on: the
+/// runtime's latency per frame and stage beside the floor and peers (the default), the generator's
+/// throughput, and training throughput beside PyTorch.
 /// </summary>
 internal static class Program
 {
     public static int Main(string[] args)
     {
-        string verb = args.Length > 0 ? args[0] : "synth";
+        string verb = args.Length > 0 ? args[0] : "latency";
         try
         {
             return verb switch
             {
+                "latency" => Latency.Run(ParseLatency(args[1..]), Console.Out),
                 "synth" => Synth(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000),
                 "train" => TrainThroughput.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20),
                 "--help" or "-h" => Help(),
                 _ => throw new ArgumentException($"unknown benchmark '{verb}' (see --help)"),
             };
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
         {
             Console.Error.WriteLine($"headtracker-bench: {e.Message}");
             return 2;
         }
     }
 
+    private static LatencyOptions ParseLatency(string[] args)
+    {
+        var o = new LatencyOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {arg} needs a value");
+            int Positive()
+            {
+                string v = Value();
+                return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new ArgumentException($"option {arg} needs a positive whole number, got '{v}'");
+            }
+
+            switch (arg)
+            {
+                case "--model": o = o with { Model = Value() }; break;
+                case "--video": o = o with { Video = Value() }; break;
+                case "--frames": o = o with { Frames = Positive() }; break;
+                case "--warmup": o = o with { Warmup = Positive() }; break;
+                case "--threads": o = o with { Threads = Positive() }; break;
+                case "--size":
+                    string size = Value();
+                    string[] wh = size.Split('x');
+                    if (wh.Length != 2 || !int.TryParse(wh[0], CultureInfo.InvariantCulture, out int w) || !int.TryParse(wh[1], CultureInfo.InvariantCulture, out int h) || w < 32 || h < 32)
+                    {
+                        throw new ArgumentException($"option --size needs WIDTHxHEIGHT (e.g. 640x480), got '{size}'");
+                    }
+
+                    o = o with { Width = w, Height = h };
+                    break;
+                case "--two-stage": o = o with { TwoStage = true }; break;
+                case "--sweep": o = o with { Sweep = true }; break;
+                case "--out": o = o with { Out = Value() }; break;
+                default: throw new ArgumentException($"unknown option '{arg}' for latency (see --help)");
+            }
+        }
+
+        return o;
+    }
+
     private static int Help()
     {
-        Console.WriteLine("usage: headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
+        Console.WriteLine("usage: headtracker-bench [latency] [--model FILE] [--video FILE] [--frames 500] [--warmup 50] [--threads 1]");
+        Console.WriteLine("                         [--size 640x480] [--two-stage] [--sweep] [--out out/bench]");
+        Console.WriteLine("                         the runtime's pipeline per frame and stage beside a bare InferenceSession.Run,");
+        Console.WriteLine("                         OpenCV dnn and the BlazeFace detector; bench.json and latency.png in --out;");
+        Console.WriteLine("                         --sweep: every model in models/ x 320x240, 640x480, 1280x720 x 1 and 2 threads");
+        Console.WriteLine("       headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
         Console.WriteLine("       headtracker-bench train [STEPS]   training images per second of the default architecture at batch 32,");
         Console.WriteLine("                                         TorchSharp beside Debian's PyTorch (python3-torch) on the same threads");
         return 0;

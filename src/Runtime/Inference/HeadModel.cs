@@ -226,6 +226,9 @@ internal sealed class HeadModel : IDisposable
         Infer(t0, result);
     }
 
+    /// <summary>Only ONNX Runtime's run, on whatever the input tensor holds (the benchmark's floor).</summary>
+    public void RunBare() => _session.RunWithBinding(_runOptions, _binding);
+
     private void Infer(long t0, HeadOutputs result)
     {
         long t1 = Stopwatch.GetTimestamp();
