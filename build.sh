@@ -5,6 +5,7 @@
 #   ./build.sh demo [ARGS...]   run the demo (headless on machines with no display)
 #   ./build.sh test [ARGS...]   build and run every test; last line: "N passed, N failed"
 #   ./build.sh bench [ARGS...]  run headtracker-bench (see ./build.sh bench --help)
+#   ./build.sh train-default    train models/headtracker-default.onnx from scratch (about 50 min)
 #   ./build.sh build            build everything (Release)
 #   ./build.sh setup            only the set-up step
 #   ./build.sh help
@@ -15,7 +16,7 @@ cd "$root"
 config="${HEADTRACKER_CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 need_dotnet() {
   command -v dotnet >/dev/null 2>&1 || {
@@ -84,7 +85,13 @@ case "$verb" in
     # Debian's PyTorch is the training-speed peer; without it the benchmark says so and goes on.
     bash "$root/build/setup.sh" apt-bench || echo "(continuing without the PyTorch peer)"
     dotnet build "$root/tools/Bench/HeadTracker.Bench.csproj" -c "$config" -nologo -v quiet
+    sample_video
     dotnet "$root/tools/Bench/bin/$config/net10.0/headtracker-bench.dll" "$@"
+    ;;
+  train-default)
+    setup
+    dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
+    bash "$root/build/train-default.sh"
     ;;
   help | -h | --help) usage ;;
   *) echo "error: unknown verb '$verb'." >&2; usage >&2; exit 2 ;;

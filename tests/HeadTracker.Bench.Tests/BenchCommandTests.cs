@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Linq;
 using System.IO;
 using System.Text.RegularExpressions;
 using HeadTracker.Tests;
@@ -61,5 +62,65 @@ public class TrainBenchTests
                 Assert.StartsWith("PyTorch peer not run: ", peer, StringComparison.Ordinal);
             }
         }
+    }
+}
+
+public sealed class LatencyBenchTests : IDisposable
+{
+    private readonly string _dir = Repo.NewTempDir("latency");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Latency_benchmark_writes_every_field_and_its_ratios_come_from_its_own_numbers()
+    {
+        string clip = Path.Combine(_dir, "faces.avi");
+        using (var writer = new OpenCvSharp.VideoWriter(clip, OpenCvSharp.FourCC.MJPG, 30, new OpenCvSharp.Size(640, 480)))
+        {
+            foreach (string name in new[] { "sample1.jpg", "sample2.jpg", "sample3.jpg" })
+            {
+                using var photo = OpenCvSharp.Cv2.ImRead(Repo.Fetched(Path.Combine("faces", name)));
+                using var frame = photo.Resize(new OpenCvSharp.Size(640, 480));
+                writer.Write(frame);
+            }
+        }
+
+        string outDir = Path.Combine(_dir, "out");
+        var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "latency", "--video", clip, "--frames", "40", "--warmup", "5", "--size", "320x240", "--two-stage", "--out", outDir], timeoutSeconds: 300);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("ONNX Runtime", r.StdOut, StringComparison.Ordinal);
+        foreach (string row in new[] { "floor: bare Run", "OpenCV dnn (blob+fwd)", "BlazeFace detector", "pipeline overhead / floor" })
+        {
+            Assert.Contains(row, r.StdOut, StringComparison.Ordinal);
+        }
+
+        Assert.True(new FileInfo(Path.Combine(outDir, "latency.png")).Length > 1000);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")));
+        var run = Assert.Single(json.RootElement.EnumerateArray().ToArray());
+        Assert.Equal("320x240", run.GetProperty("input").GetString());
+        Assert.Equal(40, run.GetProperty("frames").GetInt32());
+        Assert.True(run.GetProperty("two_stage").GetBoolean());
+        var pipeline = run.GetProperty("pipeline");
+        foreach (string stage in new[] { "capture", "detect", "preprocess", "inference", "decode", "pose", "publish", "total (no capture)", "overhead", "total" })
+        {
+            var s = pipeline.GetProperty(stage);
+            double p50 = s.GetProperty("p50").GetDouble(), p95 = s.GetProperty("p95").GetDouble(), p99 = s.GetProperty("p99").GetDouble(), max = s.GetProperty("max").GetDouble();
+            Assert.True(p50 >= 0 && p50 <= p95 && p95 <= p99 && p99 <= max, $"{stage}: percentiles out of order");
+        }
+
+        Assert.True(pipeline.GetProperty("inference").GetProperty("p50").GetDouble() > 0);
+        Assert.True(pipeline.GetProperty("detect").GetProperty("max").GetDouble() > 0, "two-stage: the detector ran at least once");
+        foreach (string field in new[] { "frames_per_second", "cpu_milliseconds_per_frame", "allocated_bytes_per_frame" })
+        {
+            Assert.True(run.GetProperty(field).GetDouble() >= 0, field);
+        }
+
+        Assert.Equal(0, run.GetProperty("allocated_bytes_per_frame").GetDouble());
+        double P50(System.Text.Json.JsonElement e) => e.GetProperty("p50").GetDouble();
+        var ratios = run.GetProperty("ratios");
+        Assert.Equal(P50(pipeline.GetProperty("overhead")) / P50(run.GetProperty("floor")), ratios.GetProperty("overhead_over_floor_p50").GetDouble(), 9);
+        Assert.Equal(P50(pipeline.GetProperty("total (no capture)")) / P50(run.GetProperty("floor")), ratios.GetProperty("pipeline_over_floor_p50").GetDouble(), 9);
+        Assert.True(ratios.GetProperty("opencv_dnn_over_ours_p50").GetDouble() > 0);
+        Assert.True(P50(run.GetProperty("open_cv_dnn")) > 0 && P50(run.GetProperty("blaze_face")) > 0);
     }
 }
