@@ -22,6 +22,7 @@ internal static class Program
             return verb switch
             {
                 "latency" => Latency.Run(ParseLatency(args[1..]), Console.Out),
+                "micro" => Micro.Run(args[1..]),
                 "synth" => Synth(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000),
                 "train" => TrainThroughput.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20),
                 "--help" or "-h" => Help(),
@@ -82,6 +83,7 @@ internal static class Program
         Console.WriteLine("                         the runtime's pipeline per frame and stage beside a bare InferenceSession.Run,");
         Console.WriteLine("                         OpenCV dnn and the BlazeFace detector; bench.json and latency.png in --out;");
         Console.WriteLine("                         --sweep: every model in models/ x 320x240, 640x480, 1280x720 x 1 and 2 threads");
+        Console.WriteLine("       headtracker-bench micro [BenchmarkDotNet options]   micro-benchmarks of the per-frame functions");
         Console.WriteLine("       headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
         Console.WriteLine("       headtracker-bench train [STEPS]   training images per second of the default architecture at batch 32,");
         Console.WriteLine("                                         TorchSharp beside Debian's PyTorch (python3-torch) on the same threads");
