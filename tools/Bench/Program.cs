@@ -16,7 +16,13 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        string verb = args.Length > 0 ? args[0] : "latency";
+        // No verb, or options first: the latency benchmark.
+        if (args.Length == 0 || (args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "--help"))
+        {
+            args = ["latency", .. args];
+        }
+
+        string verb = args[0];
         try
         {
             return verb switch
