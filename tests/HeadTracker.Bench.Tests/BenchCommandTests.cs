@@ -28,6 +28,14 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void A_camera_that_is_not_there_is_named()
+    {
+        var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "latency", "--camera", "7", "--frames", "5"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("camera 7", r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_benchmark_is_named()
     {
         var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "warp-drive"]);

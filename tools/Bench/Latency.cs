@@ -25,6 +25,8 @@ internal sealed record LatencyOptions
 
     public string? Video { get; init; }
 
+    public int? Camera { get; init; }
+
     public int Frames { get; init; } = 500;
 
     public int Warmup { get; init; } = 50;
@@ -73,7 +75,7 @@ internal static class Latency
     {
         string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
             ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
-        string video = o.Video ?? ExternalData.Find(Path.Combine("samples", "demo", "video.avi"));
+        string video = o.Video ?? (o.Camera != null ? "" : ExternalData.Find(Path.Combine("samples", "demo", "video.avi")));
         Directory.CreateDirectory(o.Out);
         log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
             $"ONNX Runtime {OrtEnv.Instance().GetVersionString()}, OpenCV {Cv2.GetVersionString()}");
@@ -120,7 +122,7 @@ internal static class Latency
         log.WriteLine();
         log.WriteLine($"{Path.GetFileName(model)} on {o.Width}x{o.Height} frames of {Path.GetFileName(sourceVideo)}, {o.Threads} thread(s), " +
             $"{(o.TwoStage ? "two-stage (BlazeFace + crop)" : "whole frame")}: {o.Frames} frames after {o.Warmup} of warm-up");
-        List<Mat> frames = LoadFrames(sourceVideo, o.Width, o.Height, Math.Min(total, 300));
+        List<Mat> frames = o.Camera is int camera ? CameraFrames(camera, o.Width, o.Height, Math.Min(total, 300)) : LoadFrames(sourceVideo, o.Width, o.Height, Math.Min(total, 300));
         try
         {
             // The clip the pipeline reads: the same frames, MJPG at the size asked for, so capture is
@@ -311,6 +313,20 @@ internal static class Latency
         }
 
         return times.Skip(warmup).ToList();
+    }
+
+    /// <summary>Frames recorded from a webcam first, so every series sees the same frames.</summary>
+    private static List<Mat> CameraFrames(int index, int width, int height, int count)
+    {
+        using var camera = new Runtime.Capture.CameraSource(index, width, height);
+        var frames = new List<Mat>();
+        using var frame = new Mat();
+        while (frames.Count < count && camera.Read(frame))
+        {
+            frames.Add(frame.Width == width && frame.Height == height ? frame.Clone() : frame.Resize(new Size(width, height)));
+        }
+
+        return frames.Count > 0 ? frames : throw new IOException($"camera {index} gave no frames");
     }
 
     private static List<Mat> LoadFrames(string video, int width, int height, int count)

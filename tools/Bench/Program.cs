@@ -59,6 +59,10 @@ internal static class Program
             {
                 case "--model": o = o with { Model = Value() }; break;
                 case "--video": o = o with { Video = Value() }; break;
+                case "--camera":
+                    string c = Value();
+                    o = o with { Camera = int.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out int cam) && cam >= 0 ? cam : throw new ArgumentException($"option --camera needs a camera index, got '{c}'") };
+                    break;
                 case "--frames": o = o with { Frames = Positive() }; break;
                 case "--warmup": o = o with { Warmup = Positive() }; break;
                 case "--threads": o = o with { Threads = Positive() }; break;
@@ -84,7 +88,7 @@ internal static class Program
 
     private static int Help()
     {
-        Console.WriteLine("usage: headtracker-bench [latency] [--model FILE] [--video FILE] [--frames 500] [--warmup 50] [--threads 1]");
+        Console.WriteLine("usage: headtracker-bench [latency] [--model FILE] [--video FILE | --camera N] [--frames 500] [--warmup 50] [--threads 1]");
         Console.WriteLine("                         [--size 640x480] [--two-stage] [--sweep] [--out out/bench]");
         Console.WriteLine("                         the runtime's pipeline per frame and stage beside a bare InferenceSession.Run,");
         Console.WriteLine("                         OpenCV dnn and the BlazeFace detector; bench.json and latency.png in --out;");
