@@ -21,10 +21,10 @@ internal sealed class DemoApp : IDisposable
 {
     private readonly Tracker _tracker;
     private SceneRenderer? _renderer;
-    private readonly Mat _frame = new();
+    private Mat _frame = new(), _spareFrame = new();
     private Mat _hud = new();
     private Mat? _labels;
-    private TrackingResult? _result;
+    private TrackingResult? _result, _spareResult;
     private long _shownSequence;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private double _lastRender, _fps, _renderMs;
@@ -175,19 +175,22 @@ internal sealed class DemoApp : IDisposable
             return false;
         }
 
-        long sequence = _tracker.CopyLatestFrame(_frame);
+        // Into spares first: the frame and result on screen change only as a matching pair.
+        long sequence = _tracker.CopyLatestFrame(_spareFrame);
         if (sequence == 0 || sequence == _shownSequence)
         {
             return false;
         }
 
-        // The result may already be a frame ahead of the frame copied: show only matching pairs.
-        _tracker.TryGetLatest(ref _result);
-        if (_result!.Sequence != sequence)
+        // The result may already be a frame ahead of the frame copied: then wait for the next pair.
+        _tracker.TryGetLatest(ref _spareResult);
+        if (_spareResult!.Sequence != sequence)
         {
             return false;
         }
 
+        (_frame, _spareFrame) = (_spareFrame, _frame);
+        (_result, _spareResult) = (_spareResult, _result);
         _shownSequence = sequence;
         return true;
     }
@@ -235,6 +238,7 @@ internal sealed class DemoApp : IDisposable
         _tracker.Dispose();
         _renderer?.Dispose();
         _frame.Dispose();
+        _spareFrame.Dispose();
         _hud.Dispose();
         _labels?.Dispose();
     }
