@@ -18,8 +18,12 @@ start=$(date +%s)
 "${train[@]}" train --data "$work/synth" --heads center,keypoints,box,pose,mask \
   --epochs 7 --freeze-epochs 1 --lr 1e-2 --seed 7 --out "$work/run" --export "$work/model.onnx"
 "${train[@]}" eval --model "$work/model.onnx" --data "$work/synth" --split valid --json "$work/eval.json"
+for by in yaw face; do
+  "${train[@]}" eval --model "$work/model.onnx" --data "$work/synth" --split valid --by "$by" --json "$work/eval-by-$by.json"
+done
 
 cp "$work/model.onnx" "$root/models/headtracker-default.onnx.tmp"
 mv "$root/models/headtracker-default.onnx.tmp" "$root/models/headtracker-default.onnx"
 cp "$work/eval.json" "$root/models/headtracker-default.eval.json"
+for by in yaw face; do cp "$work/eval-by-$by.json" "$root/models/headtracker-default.eval-by-$by.json"; done
 echo "train-default: models/headtracker-default.onnx and its eval in $(( ($(date +%s) - start) / 60 )) min"

@@ -288,8 +288,9 @@ internal static class Program
         var json = Text("--json", "Also write the metrics to this JSON file.");
         var batch = Int("--batch", "Batch size.", 32, 1, 4096);
         var threads = Int("--threads", "ONNX Runtime threads.", Environment.ProcessorCount, 1, 256);
-        var c = new Command("eval", "Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.") { model, data, split, json, batch, threads };
-        c.SetAction(r => Eval(r.Get(model), CliArgs.List(r.Get(data)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads)));
+        var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees) or face (face box width 0-30%, 30-45%, 45%+ of the image).");
+        var c = new Command("eval", "Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.") { model, data, split, json, batch, threads, by };
+        c.SetAction(r => Eval(r.Get(model), CliArgs.List(r.Get(data)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads), r.GetValue(by)));
         return c;
     }
 
@@ -444,11 +445,16 @@ internal static class Program
             p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
             p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
 
-    private static int Eval(string model, string[] data, string split, string? json, int batch, int threads)
+    private static int Eval(string model, string[] data, string split, string? json, int batch, int threads, string? by)
     {
         if (split is not ("all" or "train" or "valid"))
         {
             throw new ArgumentException($"option --split: '{split}' is not one of: all, train, valid");
+        }
+
+        if (by is not (null or "yaw" or "face"))
+        {
+            throw new ArgumentException($"option --by: '{by}' is not one of: yaw, face");
         }
 
         var items = data.SelectMany(d => Loaders.Jsonl(Directory.Exists(d) ? Path.Combine(d, LabelsFile.FileName) : d).Items)
@@ -461,17 +467,47 @@ internal static class Program
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyDictionary<string, double> metrics = Evaluator.Run(model, items, batch, threads);
         Console.WriteLine($"{model} on {items.Count} {split} items from {string.Join(",", data)} ({clock.Elapsed.TotalSeconds:F1} s):");
-        foreach ((string name, double value) in metrics)
+        PrintMetrics(metrics);
+
+        // Per bin: the same metrics on the items whose label falls in it (items without that label are left out).
+        var bins = new Dictionary<string, object>();
+        if (by != null)
         {
-            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  {name,-14} {value:G4}"));
+            foreach (IGrouping<string, DataItem> bin in items.Select(i => (Item: i, Bin: Bin(i.Label, by))).Where(p => p.Bin != null)
+                .GroupBy(p => p.Bin!, p => p.Item).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                IReadOnlyDictionary<string, double> binMetrics = Evaluator.Run(model, [.. bin], batch, threads);
+                Console.WriteLine($"{by} {bin.Key}: {bin.Count()} items");
+                PrintMetrics(binMetrics);
+                bins[bin.Key] = new { items = bin.Count(), metrics = binMetrics };
+            }
         }
 
         if (json != null)
         {
-            File.WriteAllText(json, System.Text.Json.JsonSerializer.Serialize(new { model, data, split, items = items.Count, metrics }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            object result = by == null
+                ? new { model, data, split, items = items.Count, metrics }
+                : new { model, data, split, items = items.Count, metrics, by, bins };
+            File.WriteAllText(json, System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"Wrote {Path.GetFullPath(json)}");
         }
 
         return 0;
     }
+
+    private static void PrintMetrics(IReadOnlyDictionary<string, double> metrics)
+    {
+        foreach ((string name, double value) in metrics)
+        {
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  {name,-14} {value:G4}"));
+        }
+    }
+
+    /// <summary>The bin of a label for --by, or null when the label lacks what the bin needs.</summary>
+    internal static string? Bin(HeadLabel label, string by) => by switch
+    {
+        "yaw" when label.Pose is { } p => Math.Abs(p.Yaw) switch { < 30 => "|yaw| 00-30", < 60 => "|yaw| 30-60", _ => "|yaw| 60+" },
+        "face" when label.Box is { Length: 4 } b && label.Width > 0 => ((b[2] - b[0]) / label.Width) switch { < 0.3 => "face 00-30%", < 0.45 => "face 30-45%", _ => "face 45%+" },
+        _ => null,
+    };
 }

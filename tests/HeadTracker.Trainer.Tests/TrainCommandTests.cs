@@ -47,6 +47,19 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         string lastEpoch = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))[^1];
         double trained = System.Text.Json.JsonDocument.Parse(lastEpoch).RootElement.GetProperty("metrics").GetProperty("center_mse").GetDouble();
         Assert.InRange(mse, trained * 0.98, trained * 1.02); // ONNX Runtime on the export measures what the trainer measured
+
+        // Broken down by yaw: the bins hold every valid item (all have poses), each measured alone.
+        var byYaw = Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--split", "valid", "--by", "yaw", "--json", Path.Combine(_dir, "by-yaw.json"));
+        Assert.True(byYaw.ExitCode == 0, byYaw.All);
+        var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "by-yaw.json"))).RootElement;
+        var bins = root.GetProperty("bins").EnumerateObject().ToList();
+        Assert.NotEmpty(bins);
+        Assert.All(bins, b => Assert.StartsWith("|yaw| ", b.Name, StringComparison.Ordinal));
+        Assert.Equal(root.GetProperty("items").GetInt32(), bins.Sum(b => b.Value.GetProperty("items").GetInt32()));
+        Assert.All(bins, b => Assert.True(b.Value.GetProperty("metrics").GetProperty("center_mse").GetDouble() >= 0));
+        var badBy = Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--by", "pitch");
+        Assert.Equal(2, badBy.ExitCode);
+        Assert.Contains("option --by: 'pitch' is not one of: yaw, face", badBy.StdErr, StringComparison.Ordinal);
     }
 
     [Theory]
