@@ -49,16 +49,28 @@ internal sealed class DemoApp : IDisposable
             OpentrackPort = options.Udp?.Port ?? 4242,
             HorizontalFovDegrees = options.Fov,
             Filter = options.Filter,
+            CameraIndex = options.Camera ?? 0,
+            VideoPath = options.Video,
+            ImageFolder = options.Images,
+            LoopVideo = false,
+            PaceVideo = !options.Headless && !lockstep,
         };
-        IFrameSource source = OpenSource(options, paced: !options.Headless && !lockstep, log);
-        if (lockstep && !source.Live)
+        if (options.Video == null && options.Images == null && options.Camera == null && !CameraSource.IsPresent(0))
         {
-            Lockstep = new LockstepSource(source);
-            source = Lockstep;
+            trackerOptions.VideoPath = ExternalData.Find(Path.Combine("samples", "demo", "video.avi"));
+            log.WriteLine($"No camera found: showing the bundled sample video ({trackerOptions.VideoPath}).");
         }
 
-        Source = source.Description;
-        _tracker = new Tracker(trackerOptions, () => source);
+        // The tracker opens the source as the options say; headless over a file, frames then pass
+        // one at a time.
+        _tracker = new Tracker(trackerOptions)
+        {
+            WrapSource = source =>
+            {
+                Source = source.Description;
+                return lockstep && !source.Live ? Lockstep = new LockstepSource(source) : source;
+            },
+        };
         try
         {
             _tracker.TapFrames();
@@ -66,7 +78,6 @@ internal sealed class DemoApp : IDisposable
         }
         catch
         {
-            source.Dispose();
             _tracker.Dispose();
             throw;
         }
@@ -145,12 +156,12 @@ internal sealed class DemoApp : IDisposable
 
         return true;
     }
-    public string Source { get; }
+    public string Source { get; private set; } = "";
 
     public SceneFlags Flags { get; } = new();
 
     /// <summary>Set when frames pass one at a time.</summary>
-    public LockstepSource? Lockstep { get; }
+    public LockstepSource? Lockstep { get; private set; }
 
     public Tracker Tracker => _tracker;
 
@@ -293,32 +304,5 @@ internal sealed class DemoApp : IDisposable
         }
 
         return _labels;
-    }
-
-    private static IFrameSource OpenSource(DemoOptions options, bool paced, TextWriter log)
-    {
-        if (options.Video != null)
-        {
-            return new VideoFileSource(options.Video, loop: false, paced);
-        }
-
-        if (options.Images != null)
-        {
-            return new ImageFolderSource(options.Images);
-        }
-
-        if (options.Camera is int index)
-        {
-            return new CameraSource(index);
-        }
-
-        if (CameraSource.IsPresent(0))
-        {
-            return new CameraSource(0);
-        }
-
-        string sample = ExternalData.Find(Path.Combine("samples", "demo", "video.avi"));
-        log.WriteLine($"No camera found: showing the bundled sample video ({sample}).");
-        return new VideoFileSource(sample, loop: false, paced);
     }
 }

@@ -199,6 +199,7 @@ public sealed class HeadTracker : IDisposable
             _opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
             _recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
             source = _openSource();
+            source = WrapSource?.Invoke(source) ?? source;
         }
         catch (Exception e)
         {
@@ -472,6 +473,9 @@ public sealed class HeadTracker : IDisposable
         _status = r.Valid ? TrackerStatus.Tracking : TrackerStatus.Searching;
         _recorder?.Write(r);
     }
+
+    /// <summary>For the demo: sees the source Start opened and may wrap it (set before Start).</summary>
+    internal Func<IFrameSource, IFrameSource>? WrapSource { get; set; }
 
     /// <summary>For the benchmark: from the next Start, the worker writes frame i's stage times
     /// (Stopwatch ticks) and its thread's allocation count into <paramref name="log"/>[i], for the

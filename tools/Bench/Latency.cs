@@ -184,8 +184,6 @@ internal static class Latency
         tracker.LogStages(log);
         tracker.Start();
         var process = Process.GetCurrentProcess();
-        TimeSpan cpuAtWarm = default;
-        long wallAtWarm = 0;
         while (tracker.StagesLogged < o.Warmup)
         {
             Thread.Sleep(1);
@@ -193,8 +191,8 @@ internal static class Latency
         }
 
         process.Refresh();
-        cpuAtWarm = process.TotalProcessorTime;
-        wallAtWarm = Stopwatch.GetTimestamp();
+        TimeSpan cpuAtWarm = process.TotalProcessorTime;
+        long wallAtWarm = Stopwatch.GetTimestamp();
         while (tracker.StagesLogged < total)
         {
             Thread.Sleep(1);

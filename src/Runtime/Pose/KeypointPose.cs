@@ -114,7 +114,7 @@ internal sealed class KeypointPose
             _camera[4] = f;
             _camera[5] = cy;
             _camera[8] = 1;
-            if (!Run(Epnp, guess: false))
+            if (!SolveEpnp())
             {
                 return false;
             }
@@ -349,13 +349,14 @@ internal sealed class KeypointPose
         }
     }
 
-    private unsafe bool Run(int flags, bool guess)
+    /// <summary>OpenCV's EPnP from no guess: the starting pose.</summary>
+    private unsafe bool SolveEpnp()
     {
         fixed (double* camera = _camera)
         {
             // The array entry point: OpenCV reads and writes the caller's arrays in place.
             Native.HandleException(Native.calib3d_solvePnP_vector(
-                _object, _object.Length, _image, _image.Length, camera, _distortion, _distortion.Length, _rvec, _tvec, guess ? 1 : 0, flags));
+                _object, _object.Length, _image, _image.Length, camera, _distortion, _distortion.Length, _rvec, _tvec, 0, Epnp));
         }
 
         for (int i = 0; i < 3; i++)
