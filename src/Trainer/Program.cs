@@ -58,7 +58,7 @@ internal static class Program
         var verbose = Flag("--verbose", "Print stack traces of unexpected errors.");
         verbose.Recursive = true;
         root.Options.Add(verbose);
-        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), LabelCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand() })
+        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), LabelCommand(), TeacherCropsCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand() })
         {
             root.Subcommands.Add(c);
         }
@@ -77,10 +77,13 @@ internal static class Program
         var multiLabel = Flag("--multi-label", "The class head is multi-label.");
         var name = Text("--name", "Model name for the manifest.");
         var seed = Int("--seed", "Random seed.", 0);
+        var maskStride = Int("--mask-stride", "Mask head: the finest feature stride it decodes to (0: the backbone's finest).", 0, 0, 64);
+        var maskWidth = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
         var c = new Command("init", "A new model as a checkpoint folder, optionally with pretrained backbone weights.")
-            { backbone, heads, output, size, weights, classes, multiLabel, name, seed };
+            { backbone, heads, output, size, weights, classes, multiLabel, name, seed, maskStride, maskWidth };
         c.SetAction(r => Init(r.Get(backbone), CliArgs.List(r.Get(heads)), r.Get(output), r.GetValue(size), r.GetValue(weights),
-            r.GetValue(classes) is { } cl ? CliArgs.List(cl) : null, r.GetValue(multiLabel), r.GetValue(name) ?? "headtracker", r.GetValue(seed)));
+            r.GetValue(classes) is { } cl ? CliArgs.List(cl) : null, r.GetValue(multiLabel), r.GetValue(name) ?? "headtracker", r.GetValue(seed),
+            r.GetValue(maskStride) is > 0 and var ms ? ms : null, r.GetValue(maskWidth)));
         return c;
     }
 
@@ -184,6 +187,64 @@ internal static class Program
         return c;
     }
 
+    private static Command TeacherCropsCommand()
+    {
+        var input = Text("--input", "Photos or folders of photos, comma-separated (default: the fetched sample photos).");
+        var output = Text("--out", "Folder to write the crops and labels.jsonl into.", required: true);
+        var perFace = Int("--per-face", "Crops made around each face (those where the teacher loses the face are dropped).", 200, 1, 100_000);
+        var size = Int("--size", "Crop size in pixels.", 128, 32, 1024);
+        var seed = Int("--seed", "Random seed: the same seed gives the same crops.", 0);
+        var minFace = Number("--min-face", "Smallest face width as a fraction of the crop.", 0.25, 0.05, 1);
+        var maxFace = Number("--max-face", "Largest face width as a fraction of the crop.", 0.6, 0.05, 1);
+        var valid = Text("--valid-images", "Photo file names whose faces are held out as the valid split, comma-separated (default: sample6.jpg, whose people synth also holds out).");
+        var minScore = Number("--min-score", "Smallest teacher score for a face, in the photo and in each crop.", 0.6, 0, 1);
+        var preview = Text("--preview", "Also draw the first crops with their labels into this PNG.");
+        var detector = Text("--detector", "BlazeFace front ONNX (default: the fetched one).");
+        var c = new Command("teacher-crops", "Real training images: random crops (scale, shift, tilt, JPEG quality) around each face in photos, labelled by the BlazeFace teacher on each crop.")
+            { input, output, perFace, size, seed, minFace, maxFace, valid, minScore, preview, detector };
+        c.SetAction(r =>
+        {
+            var options = new TeacherCropOptions
+            {
+                PerFace = r.GetValue(perFace),
+                Size = r.GetValue(size),
+                Seed = r.GetValue(seed),
+                MinFace = r.GetValue(minFace),
+                MaxFace = r.GetValue(maxFace),
+                ValidImages = r.GetValue(valid) is { } v ? CliArgs.List(v) : ["sample6.jpg"],
+                MinScore = (float)r.GetValue(minScore),
+            };
+            if (options.MaxFace < options.MinFace)
+            {
+                throw new ArgumentException("options --min-face/--max-face: min-face is larger than max-face");
+            }
+
+            string[] inputs = r.GetValue(input) is { } i ? CliArgs.List(i) : [ExternalData.Find("faces")];
+            using var teacher = new Runtime.Detection.BlazeFaceDetector(r.GetValue(detector) ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: 0.3f);
+            string outDir = r.Get(output);
+            TeacherCrops.Summary sum = new TeacherCrops(teacher, options).Run(inputs, outDir);
+            Console.WriteLine($"{sum.Photos} photos, {sum.Faces} faces ({sum.ValidFaces} held out): wrote {sum.Written} crops ({sum.ValidWritten} valid) with teacher labels to {Path.GetFullPath(outDir)}; {sum.Dropped} crops dropped (teacher lost the face or saw a second one)");
+            if (r.GetValue(preview) is { } png)
+            {
+                var labels = LabelsFile.Read(Path.Combine(outDir, LabelsFile.FileName), new SkipReport()).Take(24).ToList();
+                var pictures = labels.Select(l => Cv2.ImRead(Path.Combine(outDir, l.Image))).ToList();
+                try
+                {
+                    ContactSheet.Write(png, [.. labels.Select((l, k) => (pictures[k], (Mat?)null, l))]);
+                }
+                finally
+                {
+                    pictures.ForEach(p => p.Dispose());
+                }
+
+                Console.WriteLine($"Preview: {Path.GetFullPath(png)}");
+            }
+
+            return 0;
+        });
+        return c;
+    }
+
     private static Command DataCommand()
     {
         var format = Text("--format", "jsonl, folder, csv, biwi, points, boxes, segmentation or idx.", required: true);
@@ -221,10 +282,12 @@ internal static class Program
         public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
         public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
         public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
+        public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
+        public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment })
+            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment, MaskStride, MaskWidth })
             {
                 c.Options.Add(o);
             }
@@ -241,6 +304,8 @@ internal static class Program
             Export = r.GetValue(Export),
             Resume = r.GetValue(Resume),
             ValidGroups = r.GetValue(ValidGroups) is { } g ? CliArgs.List(g) : [],
+            MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
+            MaskWidth = r.GetValue(MaskWidth),
             Options = new TrainOptions
             {
                 Epochs = r.GetValue(Epochs),
@@ -294,7 +359,7 @@ internal static class Program
         return c;
     }
 
-    private static int Init(string backbone, string[] heads, string output, int size, string? weights, string[]? classes, bool multiLabel, string name, int seed)
+    private static int Init(string backbone, string[] heads, string output, int size, string? weights, string[]? classes, bool multiLabel, string name, int seed, int? maskStride, int maskWidth)
     {
         if (!BackboneRegistry.Names.Contains(backbone))
         {
@@ -306,7 +371,7 @@ internal static class Program
             Name = name,
             Backbone = backbone,
             InputSize = size,
-            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel })],
+            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel, Stride = h == "mask" ? maskStride : null, Width = h == "mask" ? maskWidth : null })],
         };
         config.Validate("options --heads/--classes");
         TorchSharp.torch.manual_seed(seed);
@@ -422,7 +487,7 @@ internal static class Program
     private static int LrFind(TrainRequest r, string plot)
     {
         (List<DataItem> train, List<DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
-        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h })] };
+        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null })] };
         config.Validate("options --arch/--heads");
         TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
         TorchSharp.torch.manual_seed(r.Options.Seed);

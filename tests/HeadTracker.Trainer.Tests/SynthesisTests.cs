@@ -163,3 +163,54 @@ public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
         }
     }
 }
+
+public class TeacherBoxConventionTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    /// <summary>
+    /// Synthetic faces are labelled with BlazeFace's box convention, so that synthetic and teacher
+    /// labels train one box head. The conversion from the posed mesh's bounds is measured on the
+    /// real photos: the mesh fitted to the teacher's keypoints, against the teacher's own box.
+    /// </summary>
+    [Fact]
+    public void Synthetic_boxes_follow_the_teachers_convention_on_real_faces()
+    {
+        Mesh face = Mesh.LoadCanonicalFace(ExternalData.Find(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));
+        double[][] model = FaceIdentity.KeypointPositions(face);
+        using var detector = new Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
+        var found = new Runtime.Detection.FaceDetections();
+        var ious = new System.Collections.Generic.List<double>();
+        var stats = new System.Collections.Generic.List<double[]>();
+        foreach (string photo in Directory.GetFiles(Path.Combine(Repo.External, "faces"), "*.jpg").Order(StringComparer.Ordinal))
+        {
+            using var image = OpenCvSharp.Cv2.ImRead(photo);
+            detector.Detect(image, found);
+            for (int f = 0; f < found.Count; f++)
+            {
+                if (found.Scores[f] < 0.6f || found.Boxes[(f * 4) + 2] - found.Boxes[f * 4] < 40)
+                {
+                    continue;
+                }
+
+                var keypoints = Enumerable.Range(0, 6).Select(k => new OpenCvSharp.Point2d(found.Keypoints[(f * 12) + (k * 2)], found.Keypoints[(f * 12) + (k * 2) + 1])).ToArray();
+                OpenCvSharp.Point2f[] v = FaceIdentity.Fit(image.Width, image.Height, face, model, keypoints);
+                double x0 = v.Min(p => p.X), y0 = v.Min(p => p.Y), x1 = v.Max(p => p.X), y1 = v.Max(p => p.Y);
+                float[] t = [.. found.Boxes.Skip(f * 4).Take(4)];
+                double w = x1 - x0, h = y1 - y0;
+                stats.Add([(((t[0] + t[2]) / 2) - ((x0 + x1) / 2)) / w, (((t[1] + t[3]) / 2) - ((y0 + y1) / 2)) / h, (t[2] - t[0]) / w, (t[3] - t[1]) / h]);
+                double[] converted = HeadSynthesizer.TeacherBox(x0, y0, x1, y1);
+                ious.Add(Training.Objective.Metrics.Iou([.. converted.Select(c => (float)c)], t));
+            }
+        }
+
+        double Median(System.Collections.Generic.IEnumerable<double> xs)
+        {
+            double[] s = [.. xs.Order()];
+            return s[s.Length / 2];
+        }
+
+        output.WriteLine($"{stats.Count} faces; teacher vs mesh bounds, median: centre shift x {Median(stats.Select(s => s[0])):F3} y {Median(stats.Select(s => s[1])):F3} of the mesh box, width x{Median(stats.Select(s => s[2])):F3}, height x{Median(stats.Select(s => s[3])):F3}");
+        output.WriteLine($"converted mesh box vs teacher box: IoU median {Median(ious):F3}, min {ious.Min():F3}");
+        Assert.True(stats.Count >= 10, $"only {stats.Count} faces found in the sample photos");
+        Assert.True(Median(ious) >= 0.8, $"converted synthetic boxes meet the teacher's at IoU {Median(ious):F3} (median)");
+    }
+}

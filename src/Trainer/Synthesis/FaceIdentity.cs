@@ -70,10 +70,14 @@ internal sealed class FaceIdentity
         return result;
     }
 
-    private static FaceIdentity Unwrap(string id, Mat image, Mesh face, double[][] model, Point2d[] keypoints)
+    /// <summary>
+    /// Poses the canonical mesh on six keypoints found in a photo (solvePnP, a camera with the
+    /// focal length of the photo's longer side) and returns every vertex projected into the photo.
+    /// </summary>
+    internal static Point2f[] Fit(int width, int height, Mesh face, double[][] model, Point2d[] keypoints)
     {
-        double f = Math.Max(image.Width, image.Height);
-        using var camera = Mat.FromPixelData(3, 3, MatType.CV_64FC1, new double[] { f, 0, image.Width / 2.0, 0, f, image.Height / 2.0, 0, 0, 1 });
+        double f = Math.Max(width, height);
+        using var camera = Mat.FromPixelData(3, 3, MatType.CV_64FC1, new double[] { f, 0, width / 2.0, 0, f, height / 2.0, 0, 0, 1 });
         using var distortion = new Mat(1, 5, MatType.CV_64FC1, Scalar.All(0));
         var objectPoints = model.Select(p => new Point3d(p[0], p[1], p[2])).ToArray();
         using var objectMat = Mat.FromArray(objectPoints);
@@ -94,6 +98,12 @@ internal sealed class FaceIdentity
             src[i] = new Point2f((float)q.X, (float)q.Y);
         }
 
+        return src;
+    }
+
+    private static FaceIdentity Unwrap(string id, Mat image, Mesh face, double[][] model, Point2d[] keypoints)
+    {
+        Point2f[] src = Fit(image.Width, image.Height, face, model, keypoints);
         byte[] atlas = new byte[AtlasSize * AtlasSize * 3];
         int w = image.Width, h = image.Height;
         int stride = (int)image.Step();

@@ -59,8 +59,9 @@ internal sealed class Objective
             {
                 "center" => Weighted((o - t.Center).pow(2).mean([1]), t.CenterW),
                 "keypoints" => Weighted(((o - t.Keypoints).pow(2).sum([2]) * t.KeypointW).sum([1]) / t.KeypointW.sum([1]).clamp_min(1), t.KeypointW.amax([1])),
-                "box" => Weighted(functional.smooth_l1_loss(o[.., ..4], t.Box, reduction: Reduction.None, beta: 0.05).mean([1])
-                    + functional.binary_cross_entropy_with_logits(o[.., 4], t.BoxW, reduction: Reduction.None), ones_like(t.BoxW)),
+                // Corners where a face is labelled; the score learns face (1) or none (0) on every sample.
+                "box" => Weighted(functional.smooth_l1_loss(o[.., ..4], t.Box, reduction: Reduction.None, beta: 0.05).mean([1]), t.BoxW)
+                    + functional.binary_cross_entropy_with_logits(o[.., 4], t.BoxW),
                 "pose" => Weighted((o - t.Rotation).pow(2).sum([1, 2]), t.PoseW),
                 "mask" => Weighted(functional.binary_cross_entropy_with_logits(o, t.Mask, reduction: Reduction.None).mean([1, 2, 3]), t.MaskW),
                 "class" => head.MultiLabel
@@ -83,6 +84,7 @@ internal sealed class Objective
     {
         private readonly ModelConfig _config;
         private readonly Dictionary<string, (double Sum, double Count)> _sums = [];
+        private readonly List<double> _boxIous = [];
 
         public Metrics(ModelConfig config) => _config = config;
 
@@ -106,7 +108,9 @@ internal sealed class Objective
                             AddKeypoints(o, b, i);
                             break;
                         case "box" when b.BoxWeight[i] > 0:
-                            Add("box_iou", Iou(o.AsSpan((i * 5), 4), b.Box.AsSpan(i * 4, 4)));
+                            double iou = Iou(o.AsSpan(i * 5, 4), b.Box.AsSpan(i * 4, 4));
+                            Add("box_iou", iou);
+                            _boxIous.Add(iou);
                             break;
                         case "pose" when b.PoseWeight[i] > 0:
                             (double py, double pp, double pr) = Rotation.ToEuler(o.AsSpan(i * 9, 9));
@@ -126,8 +130,22 @@ internal sealed class Objective
             }
         }
 
-        /// <summary>Each metric's mean, in the config's head order.</summary>
-        public IReadOnlyDictionary<string, double> Values => _sums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / Math.Max(1, kv.Value.Count));
+        /// <summary>Each metric's mean, in the config's head order; for boxes also the median IoU.</summary>
+        public IReadOnlyDictionary<string, double> Values
+        {
+            get
+            {
+                var values = _sums.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / Math.Max(1, kv.Value.Count));
+                if (_boxIous.Count > 0)
+                {
+                    double[] sorted = [.. _boxIous.Order()];
+                    int mid = sorted.Length / 2;
+                    values["box_iou_median"] = sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+                }
+
+                return values;
+            }
+        }
 
         private void Add(string name, double value)
         {
@@ -160,6 +178,7 @@ internal sealed class Objective
             if (count > 0)
             {
                 Add("keypoint_nme", sum / count / eye);
+                Add("keypoint_px", sum / count * b.Size / 2);
             }
         }
 

@@ -37,6 +37,12 @@ internal sealed record TrainRequest
 
     public IReadOnlyList<string> ValidGroups { get; init; } = [];
 
+    /// <summary>Mask head: the finest feature stride it decodes to (null: the backbone's finest).</summary>
+    public int? MaskStride { get; init; }
+
+    /// <summary>Mask head: channels of its decoder.</summary>
+    public int MaskWidth { get; init; } = 32;
+
     public TrainOptions Options { get; init; } = new();
 }
 
@@ -111,7 +117,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null })],
+            Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null })],
         };
         config.Validate("options --arch/--heads");
         CheckHeads(config, trainItems, string.Join(",", r.Data));

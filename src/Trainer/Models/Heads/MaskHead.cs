@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
@@ -12,27 +13,46 @@ namespace HeadTracker.Trainer.Models.Heads;
 
 /// <summary>
 /// A U-Net decoder on the backbone's feature maps: from the deepest, upsample x2 (nearest),
-/// concatenate the next finer map, conv 3x3 + BatchNorm + ReLU; a last x2 upsample reaches the
-/// input resolution and a 1x1 conv gives mask logits [N,1,H,W] (apply a sigmoid).
+/// concatenate the next finer map, conv 3x3 + BatchNorm + ReLU, down to the finest map or to a
+/// chosen stride. At the backbone's finest map, nearest x2 upsamples reach the input resolution
+/// and a 1x1 conv gives mask logits [N,1,H,W] (apply a sigmoid); stopped at a coarser stride, the
+/// 1x1 conv runs there and its one-channel logits are upsampled bilinearly, far cheaper.
 /// </summary>
 internal sealed class MaskHead : Head
 {
     private readonly ModuleList<Sequential> blocks;
     private readonly Upsample up;
+    private readonly Upsample? logitsUp;
     private readonly Conv2d output;
     private readonly string _name;
     private readonly int _height, _width;
 
-    public MaskHead(string name, Backbone backbone, int width = 32)
+    /// <param name="stride">The finest feature stride to decode to; null: the backbone's finest.</param>
+    public MaskHead(string name, Backbone backbone, int width = 32, int? stride = null)
         : base(nameof(MaskHead))
     {
         _name = name;
         _height = backbone.Preprocessing.Height;
         _width = backbone.Preprocessing.Width;
         IReadOnlyList<FeatureInfo> f = backbone.Features;
+        int finest = 0;
+        if (stride is { } wanted)
+        {
+            finest = -1;
+            for (int i = 0; i < f.Count; i++)
+            {
+                finest = f[i].Stride == wanted ? i : finest;
+            }
+
+            if (finest < 0 || finest == f.Count - 1)
+            {
+                throw new ArgumentException($"mask stride {wanted}: the backbone's feature strides are {string.Join(", ", f.Select(x => x.Stride))}, and the mask needs one finer than the deepest");
+            }
+        }
+
         var list = new List<Sequential>();
         long channels = f[^1].Channels;
-        for (int level = f.Count - 2; level >= 0; level--)
+        for (int level = f.Count - 2; level >= finest; level--)
         {
             list.Add(Sequential(
                 ("0", Conv2d(channels + f[level].Channels, width, 3, padding: 1, bias: false)),
@@ -44,12 +64,21 @@ internal sealed class MaskHead : Head
         blocks = new ModuleList<Sequential>([.. list]);
         up = Upsample(scale_factor: [2.0, 2.0], mode: UpsampleMode.Nearest);
         output = Conv2d(width, 1, 1);
-        FinestStride = f[0].Stride;
+        FinestStride = f[finest].Stride;
+        Bilinear = finest > 0;
+        if (Bilinear)
+        {
+            logitsUp = Upsample(scale_factor: [FinestStride, FinestStride], mode: UpsampleMode.Bilinear, align_corners: false);
+        }
+
         RegisterComponents();
     }
 
-    /// <summary>Stride of the finest feature map; the last upsampling covers it.</summary>
+    /// <summary>Stride of the finest feature map decoded; the last upsampling covers it.</summary>
     public int FinestStride { get; }
+
+    /// <summary>Whether the logits are computed at <see cref="FinestStride"/> and upsampled bilinearly.</summary>
+    public bool Bilinear { get; }
 
     public override string OutputName => _name;
 
@@ -61,6 +90,11 @@ internal sealed class MaskHead : Head
         {
             Tensor skip = features[features.Length - 2 - i];
             x = blocks[i].forward(cat([up.forward(x), skip], 1));
+        }
+
+        if (logitsUp != null)
+        {
+            return logitsUp.forward(output.forward(x)).MoveToOuterDisposeScope();
         }
 
         for (int s = FinestStride; s > 1; s /= 2)
@@ -88,6 +122,11 @@ internal sealed class MaskHead : Head
             string skip = inputs[inputs.Length - 2 - i];
             string cat = g.Node("Concat", [g.Emit(up, x, nameof(up)), skip], OnnxGraphBuilder.Attr("axis", 1L));
             x = g.Emit(blocks[i], cat, $"{nameof(blocks)}.{i.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (logitsUp != null)
+        {
+            return [g.Emit(logitsUp, g.Emit(output, x, nameof(output)), nameof(logitsUp))];
         }
 
         for (int s = FinestStride; s > 1; s /= 2)

@@ -39,19 +39,28 @@ internal sealed class AdaptiveAvgPool2dEmitter : ModuleEmitter<AdaptiveAvgPool2d
     }
 }
 
-/// <summary>Nearest-neighbour upsampling by an integer factor → Resize, with the coordinate
-/// convention that matches torch's 'nearest' (asymmetric, floor).</summary>
+/// <summary>Upsampling by an integer factor → Resize: nearest with the coordinate convention that
+/// matches torch's 'nearest' (asymmetric, floor), or bilinear without corner alignment
+/// (half_pixel, as torch's align_corners=false).</summary>
 internal sealed class UpsampleEmitter : ModuleEmitter<Upsample>
 {
     protected override string Emit(OnnxGraphBuilder g, Upsample up, string input)
     {
         double[] factors = up.scale_factor.ToArray();
-        if (up.mode != TorchSharp.torch.UpsampleMode.Nearest || factors.Length == 0 || factors.Any(f => f != Math.Floor(f)))
+        bool bilinear = up.mode == TorchSharp.torch.UpsampleMode.Bilinear && up.align_corners != true;
+        if ((up.mode != TorchSharp.torch.UpsampleMode.Nearest && !bilinear) || factors.Length == 0 || factors.Any(f => f != Math.Floor(f)))
         {
-            throw new NotSupportedException($"cannot export layer '{g.Path}': Upsample {up.mode} x[{string.Join(",", factors)}] (only nearest by whole factors)");
+            throw new NotSupportedException($"cannot export layer '{g.Path}': Upsample {up.mode} x[{string.Join(",", factors)}] (only nearest, or bilinear without align_corners, by whole factors)");
         }
 
         float fy = (float)factors[0], fx = (float)factors[^1];
+        if (bilinear)
+        {
+            return g.Node("Resize", [input, "", g.ConstantFloat([4], 1f, 1f, fy, fx)],
+                Attr("mode", "linear"),
+                Attr("coordinate_transformation_mode", "half_pixel"));
+        }
+
         return g.Node("Resize", [input, "", g.ConstantFloat([4], 1f, 1f, fy, fx)],
             Attr("mode", "nearest"),
             Attr("coordinate_transformation_mode", "asymmetric"),
