@@ -79,11 +79,12 @@ internal static class Program
         var seed = Int("--seed", "Random seed.", 0);
         var maskStride = Int("--mask-stride", "Mask head: the finest feature stride it decodes to (0: the backbone's finest).", 0, 0, 64);
         var maskWidth = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
+        var pointHead = Text("--point-head", "center and keypoints heads: regress or heatmap (default regress).");
         var c = new Command("init", "A new model as a checkpoint folder, optionally with pretrained backbone weights.")
-            { backbone, heads, output, size, weights, classes, multiLabel, name, seed, maskStride, maskWidth };
+            { backbone, heads, output, size, weights, classes, multiLabel, name, seed, maskStride, maskWidth, pointHead };
         c.SetAction(r => Init(r.Get(backbone), CliArgs.List(r.Get(heads)), r.Get(output), r.GetValue(size), r.GetValue(weights),
             r.GetValue(classes) is { } cl ? CliArgs.List(cl) : null, r.GetValue(multiLabel), r.GetValue(name) ?? "headtracker", r.GetValue(seed),
-            r.GetValue(maskStride) is > 0 and var ms ? ms : null, r.GetValue(maskWidth)));
+            r.GetValue(maskStride) is > 0 and var ms ? ms : null, r.GetValue(maskWidth), r.GetValue(pointHead)));
         return c;
     }
 
@@ -284,10 +285,11 @@ internal static class Program
         public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
         public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
         public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
+        public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map) or heatmap (soft-argmax over heat maps at stride 8). Default regress.");
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment, MaskStride, MaskWidth })
+            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment, MaskStride, MaskWidth, PointHead })
             {
                 c.Options.Add(o);
             }
@@ -306,6 +308,9 @@ internal static class Program
             ValidGroups = r.GetValue(ValidGroups) is { } g ? CliArgs.List(g) : [],
             MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
             MaskWidth = r.GetValue(MaskWidth),
+            PointLocator = r.GetValue(PointHead) is { } ph
+                ? ph is "regress" or "heatmap" ? ph : throw new ArgumentException($"option --point-head: '{ph}' is not regress or heatmap")
+                : null,
             Options = new TrainOptions
             {
                 Epochs = r.GetValue(Epochs),
@@ -359,7 +364,7 @@ internal static class Program
         return c;
     }
 
-    private static int Init(string backbone, string[] heads, string output, int size, string? weights, string[]? classes, bool multiLabel, string name, int seed, int? maskStride, int maskWidth)
+    private static int Init(string backbone, string[] heads, string output, int size, string? weights, string[]? classes, bool multiLabel, string name, int seed, int? maskStride, int maskWidth, string? pointHead)
     {
         if (!BackboneRegistry.Names.Contains(backbone))
         {
@@ -371,7 +376,7 @@ internal static class Program
             Name = name,
             Backbone = backbone,
             InputSize = size,
-            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel, Stride = h == "mask" ? maskStride : null, Width = h == "mask" ? maskWidth : null })],
+            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel, Stride = h == "mask" ? maskStride : null, Width = h == "mask" ? maskWidth : null, Locator = h is "center" or "keypoints" ? pointHead : null })],
         };
         config.Validate("options --heads/--classes");
         TorchSharp.torch.manual_seed(seed);
@@ -487,7 +492,7 @@ internal static class Program
     private static int LrFind(TrainRequest r, string plot)
     {
         (List<DataItem> train, List<DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
-        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null })] };
+        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null, Locator = h is "center" or "keypoints" ? r.PointLocator : null })] };
         config.Validate("options --arch/--heads");
         TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
         TorchSharp.torch.manual_seed(r.Options.Seed);

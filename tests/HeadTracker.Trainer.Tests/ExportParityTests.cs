@@ -20,37 +20,40 @@ namespace HeadTracker.Trainer.Tests;
 /// </summary>
 public class ExportParityTests
 {
-    internal static ModelConfig AllHeads(string backbone, int size) => new()
+    /// <param name="lean">The default model's variants instead: points by soft-argmax over heat
+    /// maps, and a mask decoded to stride 4 and upsampled bilinearly.</param>
+    internal static ModelConfig AllHeads(string backbone, int size, bool lean = false) => new()
     {
         Name = $"parity-{backbone}",
         Backbone = backbone,
         InputSize = size,
         Heads =
         [
-            new() { Kind = "center" },
-            new() { Kind = "keypoints", YRange = [-1.5f, 1.5f] },
+            new() { Kind = "center", Locator = lean ? "heatmap" : null },
+            new() { Kind = "keypoints", YRange = [-1.5f, 1.5f], Locator = lean ? "heatmap" : null, Width = lean ? 8 : null },
             new() { Kind = "box" },
             new() { Kind = "pose" },
             new() { Kind = "class", ClassNames = ["a", "b", "c"] },
             new() { Kind = "class", Name = "labels", ClassNames = ["x", "y"], MultiLabel = true },
-            new() { Kind = "mask", Width = 16 },
+            new() { Kind = "mask", Width = 16, Stride = lean ? 4 : null },
         ],
     };
 
-    public static TheoryData<string, int, bool> Cases => new()
+    public static TheoryData<string, int, bool, bool> Cases => new()
     {
-        { "blazeface", 128, false }, { "blazeface", 128, true },
-        { "resnet18", 64, false }, { "resnet18", 64, true },
-        { "resnet34", 64, false }, { "resnet34", 64, true },
-        { "mobilenetv2", 64, false }, { "mobilenetv2", 64, true },
+        { "blazeface", 128, false, false }, { "blazeface", 128, true, false },
+        { "resnet18", 64, false, false }, { "resnet18", 64, true, false },
+        { "resnet34", 64, false, false }, { "resnet34", 64, true, false },
+        { "mobilenetv2", 64, false, false }, { "mobilenetv2", 64, true, false },
+        { "blazeface", 128, false, true }, { "blazeface", 128, true, true }, { "resnet18", 64, true, true },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Export_agrees_with_TorchSharp_in_onnx_runtime(string backbone, int size, bool foldBn)
+    public void Export_agrees_with_TorchSharp_in_onnx_runtime(string backbone, int size, bool foldBn, bool lean)
     {
         torch.manual_seed(42);
-        using var net = new MultiHeadNet(AllHeads(backbone, size));
+        using var net = new MultiHeadNet(AllHeads(backbone, size, lean));
         Randomize(net);
         net.eval();
 
@@ -65,7 +68,7 @@ public class ExportParityTests
                 float[] input = RandomInput(batch, size, seed: batch);
                 Dictionary<string, float[]> expected = TorchOutputs(net, input, batch, size);
                 Dictionary<string, float[]> actual = OrtOutputs(path, input, [batch, 3, size, size]);
-                AssertClose(expected, actual, foldBn ? 1e-3f : 1e-4f, $"{backbone}, batch {batch}, fold {foldBn}");
+                AssertClose(expected, actual, foldBn ? 1e-3f : 1e-4f, $"{backbone}, batch {batch}, fold {foldBn}, lean {lean}");
             }
 
             if (foldBn)
@@ -104,11 +107,13 @@ public class ExportParityTests
         Assert.Equal("blazeface+center+keypoints+box+pose+class+class+mask", manifest.Architecture);
     }
 
-    [Fact]
-    public void Round_trip_through_onnx_gives_a_fresh_module_the_identical_forward()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Round_trip_through_onnx_gives_a_fresh_module_the_identical_forward(bool lean)
     {
         torch.manual_seed(7);
-        using var net = new MultiHeadNet(AllHeads("resnet18", 64));
+        using var net = new MultiHeadNet(AllHeads("resnet18", 64, lean));
         Randomize(net);
         net.eval();
         string dir = Repo.NewTempDir("roundtrip");
@@ -118,7 +123,7 @@ public class ExportParityTests
             OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), path);
 
             torch.manual_seed(8); // different random init
-            using var fresh = new MultiHeadNet(AllHeads("resnet18", 64));
+            using var fresh = new MultiHeadNet(AllHeads("resnet18", 64, lean));
             ImportReport report = OnnxWeights.Load(fresh, path, strict: true);
             Assert.True(report.IsComplete, report.ToString());
             Assert.Equal(fresh.state_dict().Keys.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)), report.Matched.Count);

@@ -14,14 +14,15 @@ namespace HeadTracker.Trainer.Tests;
 public class OpenCvDnnTests
 {
     [Theory]
-    [InlineData("blazeface", 128, true)]
-    [InlineData("resnet18", 64, true)]
-    [InlineData("resnet34", 64, false)]
-    [InlineData("mobilenetv2", 64, false)]
-    public void Exported_model_loads_in_opencv_dnn_and_agrees_with_onnx_runtime(string backbone, int size, bool foldBn)
+    [InlineData("blazeface", 128, true, false)]
+    [InlineData("resnet18", 64, true, false)]
+    [InlineData("resnet34", 64, false, false)]
+    [InlineData("mobilenetv2", 64, false, false)]
+    [InlineData("blazeface", 128, true, true)]
+    public void Exported_model_loads_in_opencv_dnn_and_agrees_with_onnx_runtime(string backbone, int size, bool foldBn, bool lean)
     {
         TorchSharp.torch.manual_seed(3);
-        using var net = new MultiHeadNet(ExportParityTests.AllHeads(backbone, size));
+        using var net = new MultiHeadNet(ExportParityTests.AllHeads(backbone, size, lean));
         ExportParityTests.Randomize(net);
         net.eval();
         string dir = Repo.NewTempDir("opencv");

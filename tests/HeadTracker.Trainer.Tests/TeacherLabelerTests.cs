@@ -66,3 +66,67 @@ public sealed class TeacherLabelerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(output, "Megamind_000120.jpg")));
     }
 }
+
+public sealed class TeacherCropsTests : IDisposable
+{
+    private readonly string _dir = Repo.NewTempDir("crops");
+    private readonly BlazeFaceDetector _detector = new(Repo.BlazeFaceFront, minScore: 0.3f);
+
+    public void Dispose()
+    {
+        _detector.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void Crops_real_faces_with_the_teachers_own_labels_holds_out_whole_photos_and_repeats_for_a_seed()
+    {
+        var options = new TeacherCropOptions { PerFace = 12, Seed = 3 };
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        TeacherCrops.Summary sum = new TeacherCrops(_detector, options).Run([Path.Combine(Repo.External, "faces")], a);
+        new TeacherCrops(_detector, options).Run([Path.Combine(Repo.External, "faces")], b);
+
+        Assert.Equal(6, sum.Photos);
+        Assert.InRange(sum.Faces, 10, 20);
+        Assert.Equal(sum.Faces * 12, sum.Written + sum.Dropped);
+        Assert.True(sum.Written >= sum.Faces * 2, $"only {sum.Written} crops of {sum.Faces * 12} kept");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, LabelsFile.FileName)), File.ReadAllBytes(Path.Combine(b, LabelsFile.FileName)));
+
+        var labels = LabelsFile.Read(Path.Combine(a, LabelsFile.FileName), new SkipReport(), strict: true);
+        Assert.Equal(sum.Written, labels.Count);
+        Assert.Equal(sum.ValidWritten, labels.Count(l => l.Split == "valid"));
+        Assert.All(labels, l => Assert.Equal(l.Identity!.StartsWith("sample6.jpg#", StringComparison.Ordinal) ? "valid" : "train", l.Split));
+        Assert.Contains(labels, l => l.Split == "train");
+        Assert.Contains(labels, l => l.Split == "valid");
+
+        // The labels are the teacher's on the stored image itself: run it again and find the same face.
+        var found = new FaceDetections();
+        foreach (HeadLabel l in labels.Take(20))
+        {
+            Assert.Equal("teacher", l.Source);
+            using var image = OpenCvSharp.Cv2.ImRead(Path.Combine(a, l.Image));
+            Assert.Equal((128, 128), (image.Width, image.Height));
+            _detector.Detect(image, found);
+            Assert.True(found.Count >= 1, $"{l.Image}: the teacher finds no face");
+            double[] box = [.. found.Boxes.Take(4).Select(v => (double)v)];
+            Assert.All(Enumerable.Range(0, 4), i => Assert.InRange(box[i], l.Box![i] - 0.02, l.Box[i] + 0.02));
+            double width = l.Box![2] - l.Box[0];
+            Assert.InRange(width / 128, 0.15, 0.8);
+        }
+    }
+
+    [Fact]
+    public void Names_a_missing_input_and_an_undecodable_photo_and_leaves_no_output()
+    {
+        string output = Path.Combine(_dir, "out");
+        string missing = Path.Combine(_dir, "nowhere.jpg");
+        var e = Assert.Throws<FileNotFoundException>(() => new TeacherCrops(_detector, new TeacherCropOptions()).Run([missing], output));
+        Assert.Contains(missing, e.Message, StringComparison.Ordinal);
+
+        string corrupt = Path.Combine(_dir, "broken.jpg");
+        File.WriteAllBytes(corrupt, [0xFF, 0xD8, 0xFF, 0x00, 0x01]);
+        var bad = Assert.Throws<InvalidDataException>(() => new TeacherCrops(_detector, new TeacherCropOptions()).Run([Repo.Fetched("faces/sample2.jpg"), corrupt], output));
+        Assert.Contains(corrupt, bad.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output), "a failed run leaves no output folder");
+    }
+}

@@ -31,6 +31,10 @@ internal sealed record HeadConfig
     /// <summary>mask: decoder width.</summary>
     public int? Width { get; init; }
 
+    /// <summary>center and keypoints: "regress" (default; a fully connected layer on the deepest
+    /// map) or "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8).</summary>
+    public string? Locator { get; init; }
+
     /// <summary>mask: the finest feature stride the decoder reaches (default: the backbone's
     /// finest); from there the logits are upsampled bilinearly to the input size. 4 costs a
     /// fraction of 2 on BlazeFace.</summary>
@@ -117,6 +121,11 @@ internal sealed record ModelConfig
             if (h.Kind == "class" && (h.ClassNames == null || h.ClassNames.Length == 0))
             {
                 throw new InvalidDataException($"{source}: heads: the class head '{h.OutputName}' needs class_names");
+            }
+
+            if (h.Locator is { } l && (l is not ("regress" or "heatmap") || h.Kind is not ("center" or "keypoints")))
+            {
+                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress or heatmap");
             }
 
             if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))

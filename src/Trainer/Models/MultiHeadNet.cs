@@ -87,6 +87,8 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
 
     private static Head CreateHead(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Kind switch
     {
+        "center" when h.Locator == "heatmap" => new HeatmapPointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
+        "keypoints" when h.Locator == "heatmap" => new HeatmapPointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
         "center" => new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
         "keypoints" => new PointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
         "box" => new BoxHead(h.OutputName, backbone, trunk),

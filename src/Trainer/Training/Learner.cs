@@ -212,6 +212,7 @@ internal sealed class Learner : IDisposable
             }
 
             schedule(step);
+            using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
             Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
             (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
@@ -248,6 +249,7 @@ internal sealed class Learner : IDisposable
         using var noGrad = no_grad();
         foreach (Batch batch in _valid.Epoch(_o.BatchSize, 0, _o.Seed, AugmentOptions.None, shuffle: false))
         {
+            using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
             Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
             (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
@@ -289,6 +291,7 @@ internal sealed class Learner : IDisposable
                     g.LearningRate = lr;
                 }
 
+                using var pause = GcPause.Begin();
                 using var scope = NewDisposeScope();
                 Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
                 (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));

@@ -40,6 +40,9 @@ internal sealed record TrainRequest
     /// <summary>Mask head: the finest feature stride it decodes to (null: the backbone's finest).</summary>
     public int? MaskStride { get; init; }
 
+    /// <summary>center and keypoints heads: regress or heatmap (null: regress).</summary>
+    public string? PointLocator { get; init; }
+
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
 
@@ -117,7 +120,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null })],
+            Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null, Locator = h is "center" or "keypoints" ? r.PointLocator : null })],
         };
         config.Validate("options --arch/--heads");
         CheckHeads(config, trainItems, string.Join(",", r.Data));
@@ -181,6 +184,11 @@ internal static class TrainRun
             ["seed"] = r.Options.Seed.ToString(CultureInfo.InvariantCulture),
         };
         OnnxFile.Save(OnnxExporter.Build(model, new OnnxExportOptions { FoldBatchNorm = true }, recipe, last.Metrics.ToDictionary()), export);
+        if (GcPause.Interrupted > 0)
+        {
+            log.WriteLine($"Note: {GcPause.Interrupted} training steps saw a garbage collection (their allocations outgrew the no-GC budget); see GcPause.");
+        }
+
         log.WriteLine($"Done in {clock.Elapsed.TotalMinutes:F1} min. Run folder {Path.GetFullPath(r.Out)}: {CheckpointDir}/, metrics.jsonl, losses.png, results.png; model {Path.GetFullPath(export)}");
         model.Dispose();
         return 0;
