@@ -4,6 +4,7 @@ using System.Linq;
 using HeadTracker.Tests;
 using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Synthesis;
+using Xunit.Abstractions;
 
 namespace HeadTracker.Trainer.Tests;
 
@@ -164,7 +165,7 @@ public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
     }
 }
 
-public class TeacherBoxConventionTests(Xunit.Abstractions.ITestOutputHelper output)
+public class TeacherBoxConventionTests(ITestOutputHelper output)
 {
     /// <summary>
     /// Synthetic faces are labelled with BlazeFace's box convention, so that synthetic and teacher

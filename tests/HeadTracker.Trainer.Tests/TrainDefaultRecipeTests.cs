@@ -4,6 +4,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeadTracker.Tests;
+using Xunit.Abstractions;
 
 namespace HeadTracker.Trainer.Tests;
 
@@ -46,10 +47,10 @@ public sealed class TrainDefaultRecipeTests(ITestOutputHelper output) : IDisposa
         }
 
         Dictionary<string, double> real = Metrics(Path.Combine(a, "eval-real.json"));
-        Assert.Contains("box_iou_median", real.Keys);
-        Assert.Contains("keypoint_px", real.Keys);
-        Assert.DoesNotContain("yaw_mae", real.Keys); // teacher labels carry no pose
-        Assert.Contains("yaw_mae", Metrics(Path.Combine(a, "eval.json")).Keys);
+        Assert.Contains("metrics.box_iou_median", real.Keys);
+        Assert.Contains("metrics.keypoint_px", real.Keys);
+        Assert.DoesNotContain("metrics.yaw_mae", real.Keys); // teacher labels carry no pose
+        Assert.Contains("metrics.yaw_mae", Metrics(Path.Combine(a, "eval.json")).Keys);
         Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(shipped)));
         Assert.Contains("models/ left as it was", first.StdOut, StringComparison.Ordinal);
     }
