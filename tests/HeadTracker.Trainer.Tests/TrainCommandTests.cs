@@ -67,6 +67,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("unknown-head")]
     [InlineData("mask-without-masks")]
     [InlineData("tiny-data")]
+    [InlineData("bad-point-head")]
+    [InlineData("bad-mask-stride")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -88,6 +90,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "unknown-head" => (["--data", data.Set, "--heads", "center,halo"], "kind 'halo' is not one of"),
             "mask-without-masks" => (["--data", noMasks, "--heads", "center,mask", "--size", "64"], "head 'mask' needs mask labels"),
             "tiny-data" => (["--data", teacher, "--heads", "box"], "need at least 2 and 1"),
+            "bad-point-head" => (["--data", data.Set, "--heads", "center", "--point-head", "spline"], "option --point-head: 'spline' is not regress or heatmap"),
+            "bad-mask-stride" => (["--data", data.Set, "--heads", "center,mask", "--mask-stride", "3"], "mask stride 3 (--mask-stride): the backbone's feature strides are 2, 4, 8, 16"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

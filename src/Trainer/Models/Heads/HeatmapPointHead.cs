@@ -49,7 +49,7 @@ internal sealed class HeatmapPointHead : Head
 
         if (_level < 0)
         {
-            throw new ArgumentException($"heat map stride {stride}: the backbone's feature strides are {string.Join(", ", f.Select(x => x.Stride))}");
+            throw new ArgumentException($"heat map stride {stride} of '{name}': the backbone's feature strides are {string.Join(", ", f.Select(x => x.Stride))}");
         }
 
         OutputName = name;

@@ -46,7 +46,7 @@ internal sealed class MaskHead : Head
 
             if (finest < 0 || finest == f.Count - 1)
             {
-                throw new ArgumentException($"mask stride {wanted}: the backbone's feature strides are {string.Join(", ", f.Select(x => x.Stride))}, and the mask needs one finer than the deepest");
+                throw new ArgumentException($"mask stride {wanted} (--mask-stride): the backbone's feature strides are {string.Join(", ", f.Select(x => x.Stride))}, and the mask needs one finer than the deepest");
             }
         }
 
