@@ -35,7 +35,9 @@ for by in yaw face; do
 done
 
 minutes=$(( ($(date +%s) - start) / 60 ))
-if [ "$scale" != full ]; then
+# HEADTRACKER_TRAIN_INSTALL=0: a full run that only checks the recipe (compare $work/eval*.json
+# with models/headtracker-default.eval*.json) and leaves models/ alone.
+if [ "$scale" != full ] || [ "${HEADTRACKER_TRAIN_INSTALL:-1}" = 0 ]; then
   echo "train-default ($scale): $work/model.onnx and its eval in $minutes min (models/ left as it was)"
   exit 0
 fi
