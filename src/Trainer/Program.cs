@@ -227,18 +227,7 @@ internal static class Program
             Console.WriteLine($"{sum.Photos} photos, {sum.Faces} faces ({sum.ValidFaces} held out): wrote {sum.Written} crops ({sum.ValidWritten} valid) with teacher labels to {Path.GetFullPath(outDir)}; {sum.Dropped} crops dropped (teacher lost the face or saw a second one)");
             if (r.GetValue(preview) is { } png)
             {
-                var labels = LabelsFile.Read(Path.Combine(outDir, LabelsFile.FileName), new SkipReport()).Take(24).ToList();
-                var pictures = labels.Select(l => Cv2.ImRead(Path.Combine(outDir, l.Image))).ToList();
-                try
-                {
-                    ContactSheet.Write(png, [.. labels.Select((l, k) => (pictures[k], (Mat?)null, l))]);
-                }
-                finally
-                {
-                    pictures.ForEach(p => p.Dispose());
-                }
-
-                Console.WriteLine($"Preview: {Path.GetFullPath(png)}");
+                PreviewLabels(outDir, png);
             }
 
             return 0;
@@ -376,7 +365,7 @@ internal static class Program
             Name = name,
             Backbone = backbone,
             InputSize = size,
-            Heads = [.. heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, MultiLabel = multiLabel, Stride = h == "mask" ? maskStride : null, Width = h == "mask" ? maskWidth : null, Locator = h is "center" or "keypoints" ? pointHead : null })],
+            Heads = [.. heads.Select(h => HeadConfig.Of(h, classes, multiLabel, maskStride, maskWidth, pointHead))],
         };
         config.Validate("options --heads/--classes");
         TorchSharp.torch.manual_seed(seed);
@@ -432,21 +421,27 @@ internal static class Program
         Console.WriteLine($"Labelled {images} images: {faces} faces into {Path.GetFullPath(output)}{Path.DirectorySeparatorChar}{LabelsFile.FileName}; {skipped}");
         if (preview != null)
         {
-            var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), new SkipReport()).Take(24).ToList();
-            var pictures = labels.Select(l => Cv2.ImRead(Path.Combine(output, l.Image))).ToList();
-            try
-            {
-                ContactSheet.Write(preview, [.. labels.Select((l, i) => (pictures[i], (Mat?)null, l))]);
-            }
-            finally
-            {
-                pictures.ForEach(p => p.Dispose());
-            }
-
-            Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");
+            PreviewLabels(output, preview);
         }
 
         return 0;
+    }
+
+    /// <summary>Draws the first 24 records of a folder's labels.jsonl over their images into a PNG.</summary>
+    private static void PreviewLabels(string folder, string png)
+    {
+        var labels = LabelsFile.Read(Path.Combine(folder, LabelsFile.FileName), new SkipReport()).Take(24).ToList();
+        var pictures = labels.Select(l => Cv2.ImRead(Path.Combine(folder, l.Image))).ToList();
+        try
+        {
+            ContactSheet.Write(png, [.. labels.Select((l, i) => (pictures[i], (Mat?)null, l))]);
+        }
+        finally
+        {
+            pictures.ForEach(p => p.Dispose());
+        }
+
+        Console.WriteLine($"Preview: {Path.GetFullPath(png)}");
     }
 
     private static int Data(string format, string path, string? images, string? labels, bool strict, string? preview)
@@ -492,7 +487,7 @@ internal static class Program
     private static int LrFind(TrainRequest r, string plot)
     {
         (List<DataItem> train, List<DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
-        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null, Locator = h is "center" or "keypoints" ? r.PointLocator : null })] };
+        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, maskStride: r.MaskStride, maskWidth: r.MaskWidth, locator: r.PointLocator))] };
         config.Validate("options --arch/--heads");
         TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
         TorchSharp.torch.manual_seed(r.Options.Seed);

@@ -42,6 +42,18 @@ internal sealed record HeadConfig
 
     [JsonIgnore]
     public string OutputName => Name ?? Kind;
+
+    /// <summary>A head of <paramref name="kind"/> from command-line choices: each only reaches the
+    /// kinds it applies to (classes to class, stride and width to mask, locator to center and keypoints).</summary>
+    public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null) => new()
+    {
+        Kind = kind,
+        ClassNames = kind == "class" ? classes : null,
+        MultiLabel = kind == "class" && multiLabel,
+        Stride = kind == "mask" ? maskStride : null,
+        Width = kind == "mask" ? maskWidth : null,
+        Locator = kind is "center" or "keypoints" ? locator : null,
+    };
 }
 
 /// <summary>

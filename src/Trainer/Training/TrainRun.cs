@@ -120,7 +120,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => new HeadConfig { Kind = h, ClassNames = h == "class" ? classes : null, Stride = h == "mask" ? r.MaskStride : null, Width = h == "mask" ? r.MaskWidth : null, Locator = h is "center" or "keypoints" ? r.PointLocator : null })],
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, maskStride: r.MaskStride, maskWidth: r.MaskWidth, locator: r.PointLocator))],
         };
         config.Validate("options --arch/--heads");
         CheckHeads(config, trainItems, string.Join(",", r.Data));

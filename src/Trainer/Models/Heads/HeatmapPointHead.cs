@@ -92,16 +92,7 @@ internal sealed class HeatmapPointHead : Head
         return (_keypointNames == null ? y.reshape(-1, 2) : y).MoveToOuterDisposeScope();
     }
 
-    public override ManifestOutput Describe() => new()
-    {
-        Name = OutputName,
-        Kind = _keypointNames == null ? "point" : "keypoints",
-        Shape = _keypointNames == null ? [-1, 2] : [-1, Points, 2],
-        Coordinates = Coordinates.Normalized(_lo, _hi),
-        Range = [_lo, _hi],
-        Activation = "none",
-        KeypointNames = _keypointNames,
-    };
+    public override ManifestOutput Describe() => PointHead.Manifest(OutputName, _keypointNames, _lo, _hi);
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {

@@ -46,15 +46,18 @@ internal sealed class PointHead : TrunkHead
         return (_keypointNames == null ? y : y.reshape(-1, Points, 2)).MoveToOuterDisposeScope();
     }
 
-    public override ManifestOutput Describe() => new()
+    public override ManifestOutput Describe() => Manifest(OutputName, _keypointNames, _lo, _hi);
+
+    /// <summary>The manifest entry of a point output: one point [N,2] or named keypoints [N,K,2] in [lo, hi].</summary>
+    internal static ManifestOutput Manifest(string name, string[]? keypointNames, float lo, float hi) => new()
     {
-        Name = OutputName,
-        Kind = _keypointNames == null ? "point" : "keypoints",
-        Shape = _keypointNames == null ? [-1, 2] : [-1, Points, 2],
-        Coordinates = Coordinates.Normalized(_lo, _hi),
-        Range = [_lo, _hi],
+        Name = name,
+        Kind = keypointNames == null ? "point" : "keypoints",
+        Shape = keypointNames == null ? [-1, 2] : [-1, keypointNames.Length, 2],
+        Coordinates = Coordinates.Normalized(lo, hi),
+        Range = [lo, hi],
         Activation = "none",
-        KeypointNames = _keypointNames,
+        KeypointNames = keypointNames,
     };
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
