@@ -32,10 +32,17 @@ internal sealed class GcPause : IDisposable
         {
             _started = false; // already in a region (nested use): the outer one covers this step
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // This runtime's GC cannot reserve the budget (a small heap limit): the step runs
+            // unprotected, and is counted so the log says so.
+            _started = false;
+            Interlocked.Increment(ref s_interrupted);
+        }
     }
 
-    /// <summary>Steps during which a collection happened anyway (the budget ran out); the log shows
-    /// it when not zero.</summary>
+    /// <summary>Steps during which a collection could happen anyway (the budget ran out, or could
+    /// not be reserved); the log shows it when not zero.</summary>
     public static long Interrupted => Interlocked.Read(ref s_interrupted);
 
     /// <summary>Starts a region; dispose it when the step's native work is done.</summary>

@@ -186,7 +186,7 @@ internal static class TrainRun
         OnnxFile.Save(OnnxExporter.Build(model, new OnnxExportOptions { FoldBatchNorm = true }, recipe, last.Metrics.ToDictionary()), export);
         if (GcPause.Interrupted > 0)
         {
-            log.WriteLine($"Note: {GcPause.Interrupted} training steps saw a garbage collection (their allocations outgrew the no-GC budget); see GcPause.");
+            log.WriteLine($"Note: {GcPause.Interrupted} training steps ran without the no-GC region that guards TorchSharp's temporary Scalars (the budget ran out or could not be reserved); see Training/GcPause.cs.");
         }
 
         log.WriteLine($"Done in {clock.Elapsed.TotalMinutes:F1} min. Run folder {Path.GetFullPath(r.Out)}: {CheckpointDir}/, metrics.jsonl, losses.png, results.png; model {Path.GetFullPath(export)}");
