@@ -222,6 +222,12 @@ setup_fetch() {
   fetch_deb opencv-data "opencv-doc=4.6.0+dfsg-12" \
     "4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a" \
     "usr/share/doc/opencv-doc/examples/data" '*.jpg' '*.png' 'Megamind.avi'
+
+  # Fashion-MNIST (MIT; Debian dataset-fashion-mnist): 70,000 real 28x28 images in 10 classes, idx
+  # files, for the trainer's classification tasks (README: Tasks).
+  fetch_deb fashion-mnist "dataset-fashion-mnist=0.0~git20200523.55506a9-1" \
+    "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0" \
+    "usr/share/datasets/fashion-mnist" '*-ubyte.gz'
 }
 
 case "${1:-all}" in

@@ -16,11 +16,8 @@ using static HeadTracker.Trainer.Cli.Options;
 
 namespace HeadTracker.Trainer;
 
-internal static class Program
+internal static partial class Program
 {
-    private static readonly string[] s_fashionMnist =
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
-
     public static int Main(string[] args)
     {
         bool verbose = args.Contains("--verbose");
@@ -58,7 +55,7 @@ internal static class Program
         var verbose = Flag("--verbose", "Print stack traces of unexpected errors.");
         verbose.Recursive = true;
         root.Options.Add(verbose);
-        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), LabelCommand(), TeacherCropsCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand() })
+        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), SynthCountCommand(), MosaicCommand(), LabelCommand(), TeacherCropsCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand(), InterpretCommand() })
         {
             root.Subcommands.Add(c);
         }
@@ -125,8 +122,9 @@ internal static class Program
         var maxFace = Number("--max-face", "Largest face width as a fraction of the image.", 0.6, 0.05, 1.5);
         var maxShift = Number("--max-shift", "How far the head may be from the centre, as a fraction of the image.", 0.5, 0, 0.5);
         var noOcclusion = Flag("--no-occlusion", "Never put an occluder over the head.");
+        var parts = Flag("--parts", "Write a segmentation data set instead, in CamVid's layout: images/, labels/NNNNNN_P.png with the part of every pixel (background, face, hair, neck, occluder), codes.txt, valid.txt.");
         var c = new Command("synth", "Renders labelled synthetic heads (textured face mesh, skull, hair, neck) over real backgrounds.")
-            { output, count, size, seed, threads, preview, faces, backgrounds, minFace, maxFace, maxShift, noOcclusion };
+            { output, count, size, seed, threads, preview, faces, backgrounds, minFace, maxFace, maxShift, noOcclusion, parts };
         c.SetAction(r =>
         {
             var options = new SynthOptions
@@ -143,7 +141,7 @@ internal static class Program
                 throw new ArgumentException("options --min-face/--max-face: min-face is larger than max-face");
             }
 
-            return Synth(options, r.Get(output), r.GetValue(count), r.GetValue(threads), r.GetValue(preview), new SynthCommand.Sources(r.GetValue(faces), r.GetValue(backgrounds)));
+            return Synth(options, r.Get(output), r.GetValue(count), r.GetValue(threads), r.GetValue(preview), new SynthCommand.Sources(r.GetValue(faces), r.GetValue(backgrounds)), r.GetValue(parts));
         });
         return c;
     }
@@ -237,21 +235,34 @@ internal static class Program
 
     private static Command DataCommand()
     {
-        var format = Text("--format", "jsonl, folder, csv, biwi, points, boxes, segmentation or idx.", required: true);
-        var path = Text("--path", "The labels file, CSV, root folder, or (idx) the images file.", required: true);
-        var images = Text("--images", "csv and points: the image folder; boxes: the root holding the folders.");
+        var format = Text("--format", $"{string.Join(", ", DataSpec.Formats)}.", required: true);
+        var path = Text("--path", "The labels file or folder, CSV, root folder, or (idx) the images file or the folder of idx files.", required: true);
+        var images = Text("--images", "csv and points: the image folder; boxes: the root holding the folders (default: the CSV's folder).");
         var labels = Text("--labels", "idx: the labels file.");
+        var labelRegex = Text("--label-regex", "folder: label each image by the first group of this regex on its file name, e.g. '(.+)_\\d+.jpg$'.");
+        var valueColumns = Text("--value-columns", "csv: columns of continuous targets, comma-separated.");
         var strict = Flag("--strict", "Stop at the first bad line, naming the file and line.");
         var preview = Text("--preview", "Also draw the first items with their labels into this PNG.");
-        var c = new Command("data", "Loads a data set and reports what it holds and what it skipped.") { format, path, images, labels, strict, preview };
-        c.SetAction(r => Data(r.Get(format), r.Get(path), r.GetValue(images), r.GetValue(labels), r.GetValue(strict), r.GetValue(preview)));
+        var c = new Command("data", "Loads a data set and reports what it holds and what it skipped.") { format, path, images, labels, labelRegex, valueColumns, strict, preview };
+        c.SetAction(r => Data(
+            new DataSpec
+            {
+                Format = r.Get(format),
+                Paths = r.GetValue(format) == "jsonl" ? CliArgs.List(r.Get(path)) : [r.Get(path)],
+                Images = r.GetValue(images),
+                Labels = r.GetValue(labels),
+                LabelRegex = r.GetValue(labelRegex),
+                ValueColumns = r.GetValue(valueColumns) is { } v ? CliArgs.List(v) : [],
+                Strict = r.GetValue(strict),
+            },
+            r.GetValue(preview)));
         return c;
     }
 
     /// <summary>The options of train and lr-find, and how to read them.</summary>
     private sealed class TrainOptionSet
     {
-        public Option<string> Data { get; } = Text("--data", "Data folders (each with labels.jsonl), comma-separated.", required: true);
+        public DataOptionSet DataOptions { get; } = new();
         public Option<string> Out { get; } = Text("--out", "Run folder: checkpoint/, metrics.jsonl, losses.png, results.png, model.onnx.");
         public Option<string> Arch { get; } = Text("--arch", $"Backbone: {string.Join(", ", BackboneRegistry.Names)} (default blazeface).");
         public Option<string> Heads { get; } = Text("--heads", $"Comma-separated heads: {string.Join(", ", ModelConfig.HeadKinds)} (default center).");
@@ -268,17 +279,22 @@ internal static class Program
         public Option<int> Seed { get; } = Int("--seed", "Random seed.", 0);
         public Option<int> Threads { get; } = Int("--threads", "Threads for TorchSharp.", Environment.ProcessorCount, 1, 256);
         public Option<int> MaxBatches { get; } = Int("--max-batches", "Training batches per epoch at most (0: all).", 0, 0);
-        public Option<string> ValidGroups { get; } = Text("--valid-groups", "Identities to hold out for validation, comma-separated.");
         public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
         public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
         public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
         public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
         public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
         public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map) or heatmap (soft-argmax over heat maps at stride 8). Default regress.");
+        public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
+        public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
+        public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
+        public Option<string> YRange { get; } = Text("--y-range", "center, keypoints and value heads: the output range LOW,HIGH (fastai's y_range; a sigmoid squashes into it).");
+        public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, or no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted).");
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, ValidGroups, Export, Resume, NoAugment, MaskStride, MaskWidth, PointHead })
+            DataOptions.AddTo(c);
+            foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, NoAugment, Augment, MaskStride, MaskWidth, PointHead, MultiLabel, SingleLabel, Threshold, YRange })
             {
                 c.Options.Add(o);
             }
@@ -286,7 +302,11 @@ internal static class Program
 
         public TrainRequest Read(ParseResult r, bool outRequired) => new()
         {
-            Data = CliArgs.List(r.Get(Data)),
+            Data = DataOptions.Read(r, r.GetValue(Seed)),
+            MultiLabel = r.GetValue(MultiLabel) && r.GetValue(SingleLabel)
+                ? throw new ArgumentException("options --multi-label and --single-label: give one")
+                : r.GetValue(MultiLabel) ? true : r.GetValue(SingleLabel) ? false : null,
+            YRange = r.GetValue(YRange) is { } y ? RangeOf(y) : null,
             Arch = r.GetValue(Arch) ?? "blazeface",
             Heads = CliArgs.List(r.GetValue(Heads) ?? "center"),
             Size = r.GetValue(Size),
@@ -294,7 +314,6 @@ internal static class Program
             Out = r.GetValue(Out) ?? (outRequired ? throw new ArgumentException("option --out is required") : "lr-find"),
             Export = r.GetValue(Export),
             Resume = r.GetValue(Resume),
-            ValidGroups = r.GetValue(ValidGroups) is { } g ? CliArgs.List(g) : [],
             MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
             MaskWidth = r.GetValue(MaskWidth),
             PointLocator = r.GetValue(PointHead) is { } ph
@@ -313,7 +332,8 @@ internal static class Program
                 Threads = r.GetValue(Threads),
                 MaxBatches = r.GetValue(MaxBatches),
                 LossWeights = r.GetValue(LossWeights) is { } w ? WeightsOf(w) : [],
-                Augment = r.GetValue(NoAugment) ? AugmentOptions.None : new AugmentOptions(),
+                Augment = AugmentOf(r.GetValue(NoAugment) ? "none" : r.GetValue(Augment) ?? "default"),
+                Threshold = r.GetValue(Threshold),
             },
         };
     }
@@ -342,14 +362,17 @@ internal static class Program
     private static Command EvalCommand()
     {
         var model = Text("--model", "An ONNX model exported by headtracker-train.", required: true);
-        var data = Text("--data", "Data folders (each with labels.jsonl), comma-separated.", required: true);
-        var split = Text("--split", "all, train or valid (default all).");
+        var dataOptions = new DataOptionSet();
+        var split = Text("--split", "all, train or valid (default all): the split train made of the same data and options.");
         var json = Text("--json", "Also write the metrics to this JSON file.");
         var batch = Int("--batch", "Batch size.", 32, 1, 4096);
         var threads = Int("--threads", "ONNX Runtime threads.", Environment.ProcessorCount, 1, 256);
+        var seed = Int("--seed", "The seed train was given (it picks a random split).", 0);
+        var threshold = Number("--threshold", "Multi-label: the probability above which a label counts as predicted.", 0.5, 1e-6, 1 - 1e-6);
         var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees) or face (face box width 0-30%, 30-45%, 45%+ of the image).");
-        var c = new Command("eval", "Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.") { model, data, split, json, batch, threads, by };
-        c.SetAction(r => Eval(r.Get(model), CliArgs.List(r.Get(data)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads), r.GetValue(by)));
+        var c = new Command("eval", "Metrics of an exported model in ONNX Runtime, inputs prepared from its manifest.") { model, split, json, batch, threads, seed, threshold, by };
+        dataOptions.AddTo(c);
+        c.SetAction(r => Eval(r.Get(model), dataOptions.Read(r, r.GetValue(seed)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads), r.GetValue(threshold), r.GetValue(by)));
         return c;
     }
 
@@ -391,16 +414,24 @@ internal static class Program
         return 0;
     }
 
-    private static int Synth(SynthOptions options, string output, int count, int threads, string? preview, SynthCommand.Sources sources)
+    private static int Synth(SynthOptions options, string output, int count, int threads, string? preview, SynthCommand.Sources sources, bool parts)
     {
         HeadSynthesizer synth = SynthCommand.Create(options, sources, Console.Out);
-        SynthCommand.Write(synth, output, count, threads, Console.Out);
+        if (parts)
+        {
+            SynthCommand.WriteParts(synth, output, count, threads, Console.Out);
+        }
+        else
+        {
+            SynthCommand.Write(synth, output, count, threads, Console.Out);
+        }
+
         if (preview != null)
         {
             var samples = Enumerable.Range(0, Math.Min(count, 24)).Select(i => synth.Generate(i)).ToList();
             try
             {
-                ContactSheet.Write(preview, [.. samples.Select(s => (s.Image, (Mat?)s.Mask, s.Label))]);
+                ContactSheet.Write(preview, [.. samples.Select(s => (s.Image, (Mat?)(parts ? s.Parts : s.Mask), parts ? s.Label with { Keypoints = null, Box = null, Center = null } : s.Label))], maskCodes: parts ? HeadSynthesizer.PartCodes.Length : 0);
             }
             finally
             {
@@ -444,21 +475,9 @@ internal static class Program
         Console.WriteLine($"Preview: {Path.GetFullPath(png)}");
     }
 
-    private static int Data(string format, string path, string? images, string? labels, bool strict, string? preview)
+    private static int Data(DataSpec spec, string? preview)
     {
-        string Images() => images ?? throw new ArgumentException($"format {format} needs --images");
-        Dataset data = format switch
-        {
-            "jsonl" => Loaders.Jsonl(path, strict),
-            "folder" => Loaders.FolderPerClass(path, strict),
-            "csv" => Loaders.LabelCsv(path, Images(), strict: strict),
-            "biwi" => Loaders.Biwi(path, strict),
-            "points" => Loaders.PointsCsv(path, Images(), strict: strict),
-            "boxes" => Loaders.BoxCsv(path, Images(), strict),
-            "segmentation" => Loaders.Segmentation(path, strict),
-            "idx" => Loaders.Idx(path, labels ?? throw new ArgumentException("format idx needs --labels"), s_fashionMnist),
-            _ => throw new ArgumentException($"option --format: '{format}' is not one of: jsonl, folder, csv, biwi, points, boxes, segmentation, idx"),
-        };
+        Dataset data = spec.Load();
         Console.WriteLine(data);
         foreach (string skip in data.Skipped.First)
         {
@@ -469,13 +488,15 @@ internal static class Program
         {
             var picked = data.Items.Take(24).ToList();
             var pictures = picked.Select(i => i.Load()).ToList();
+            var masks = picked.Select(i => i.Label.Mask is { } m ? Cv2.ImRead(m, ImreadModes.Grayscale) : null).ToList();
             try
             {
-                ContactSheet.Write(preview, [.. picked.Select((item, i) => (pictures[i], (Mat?)null, item.Label))]);
+                ContactSheet.Write(preview, [.. picked.Select((item, i) => (pictures[i], masks[i] is { } m && !m.Empty() ? m : null, item.Label))], maskCodes: data.MaskCodes.Count);
             }
             finally
             {
                 pictures.ForEach(p => p.Dispose());
+                masks.ForEach(m => m?.Dispose());
             }
 
             Console.WriteLine($"Preview: {Path.GetFullPath(preview)}");
@@ -486,10 +507,9 @@ internal static class Program
 
     private static int LrFind(TrainRequest r, string plot)
     {
-        (List<DataItem> train, List<DataItem> valid, _) = TrainRun.LoadData(r, Console.Out);
-        var config = new ModelConfig { Backbone = r.Arch, InputSize = r.Size, Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, maskStride: r.MaskStride, maskWidth: r.MaskWidth, locator: r.PointLocator))] };
-        config.Validate("options --arch/--heads");
-        TrainRun.CheckHeads(config, train, string.Join(",", r.Data));
+        (Dataset all, List<DataItem> train, List<DataItem> valid) = TrainRun.LoadData(r, Console.Out);
+        ModelConfig config = TrainRun.Configure(r, all, train, Console.Out);
+        string[] classes = config.Heads.FirstOrDefault(h => h.Kind == "class")?.ClassNames ?? [];
         TorchSharp.torch.manual_seed(r.Options.Seed);
         using var model = new MultiHeadNet(config);
         if (r.Weights != "none" && (r.Weights != null || r.Arch == "blazeface"))
@@ -498,7 +518,7 @@ internal static class Program
         }
 
         var pre = model.Backbone.Preprocessing;
-        using var learner = new Learner(model, new Batcher(train, config, pre, []), new Batcher(valid, config, pre, []), r.Options);
+        using var learner = new Learner(model, new Batcher(train, config, pre, classes), new Batcher(valid, config, pre, classes), r.Options);
         (List<(double Lr, double Loss)> curve, double suggestion) = learner.LrFind();
         LinePlot.Write(plot, $"lr-find: suggested {suggestion:G2}", "learning rate (log)", "smoothed loss", [new("loss", new Scalar(200, 80, 0), curve)], logX: true, markX: suggestion);
         Console.WriteLine($"lr-find: {curve.Count} steps from {curve[0].Lr:G2} to {curve[^1].Lr:G2}; suggested learning rate {suggestion:G2} (steepest descent); plot {Path.GetFullPath(plot)}");
@@ -510,7 +530,7 @@ internal static class Program
             p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
             p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
 
-    private static int Eval(string model, string[] data, string split, string? json, int batch, int threads, string? by)
+    private static int Eval(string model, DataSpec spec, string split, string? json, int batch, int threads, double threshold, string? by)
     {
         if (split is not ("all" or "train" or "valid"))
         {
@@ -522,16 +542,11 @@ internal static class Program
             throw new ArgumentException($"option --by: '{by}' is not one of: yaw, face");
         }
 
-        var items = data.SelectMany(d => Loaders.Jsonl(Directory.Exists(d) ? Path.Combine(d, LabelsFile.FileName) : d).Items)
-            .Where(i => split == "all" || (i.Label.Split == "valid") == (split == "valid")).ToList();
-        if (items.Count == 0)
-        {
-            throw new InvalidDataException($"--data {string.Join(",", data)}: no {split} items");
-        }
-
+        List<DataItem> items = SplitItems(spec, split);
+        string data = string.Join(",", spec.Paths);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        IReadOnlyDictionary<string, double> metrics = Evaluator.Run(model, items, batch, threads);
-        Console.WriteLine($"{model} on {items.Count} {split} items from {string.Join(",", data)} ({clock.Elapsed.TotalSeconds:F1} s):");
+        IReadOnlyDictionary<string, double> metrics = Evaluator.Run(model, items, batch, threads, threshold);
+        Console.WriteLine($"{model} on {items.Count} {split} items from {data} ({clock.Elapsed.TotalSeconds:F1} s):");
         PrintMetrics(metrics);
 
         // Per bin: the same metrics on the items whose label falls in it (items without that label are left out).
@@ -541,7 +556,7 @@ internal static class Program
             foreach (IGrouping<string, DataItem> bin in items.Select(i => (Item: i, Bin: Bin(i.Label, by))).Where(p => p.Bin != null)
                 .GroupBy(p => p.Bin!, p => p.Item).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                IReadOnlyDictionary<string, double> binMetrics = Evaluator.Run(model, [.. bin], batch, threads);
+                IReadOnlyDictionary<string, double> binMetrics = Evaluator.Run(model, [.. bin], batch, threads, threshold);
                 Console.WriteLine($"{by} {bin.Key}: {bin.Count()} items");
                 PrintMetrics(binMetrics);
                 bins[bin.Key] = new { items = bin.Count(), metrics = binMetrics };

@@ -35,7 +35,7 @@ public sealed class EndToEndFixture : IDisposable
         TrainRun.Run(
             new TrainRequest
             {
-                Data = [data],
+                Data = new DataSpec { Paths = [data] },
                 Heads = ["center", "keypoints", "box", "pose"],
                 Out = Path.Combine(Dir, "run"),
                 Export = Model,

@@ -102,7 +102,7 @@ internal sealed class ManifestOutput
     /// <summary>Shape with -1 for the dynamic batch dimension.</summary>
     public long[] Shape { get; set; } = [];
 
-    /// <summary>point, keypoints, box, pose, class, mask, or raw.</summary>
+    /// <summary>point, keypoints, box, pose, class, mask, value, or raw.</summary>
     public string Kind { get; set; } = "";
 
     /// <summary>How coordinates are expressed, e.g. "normalized [-1,1] over the model input, x right, y down".</summary>
@@ -122,7 +122,12 @@ internal sealed class ManifestOutput
 
     public string[]? KeypointNames { get; set; }
 
+    /// <summary>For class outputs: one name per class; for a mask of several classes: one name
+    /// per channel (the segmentation's codes, channel 0 usually the background).</summary>
     public string[]? ClassNames { get; set; }
+
+    /// <summary>For value outputs: one name per continuous value.</summary>
+    public string[]? ValueNames { get; set; }
 
     /// <summary>For class outputs: several labels may hold at once (sigmoid per class).</summary>
     public bool? MultiLabel { get; set; }

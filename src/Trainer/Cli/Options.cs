@@ -41,6 +41,21 @@ internal static class Options
         return option;
     }
 
+    /// <summary>An optional share in (0, 0.9]; null when not given.</summary>
+    public static Option<double?> Share(string name, string description)
+    {
+        var option = new Option<double?>(name) { Description = description };
+        option.Validators.Add(r =>
+        {
+            double? v = r.GetValueOrDefault<double?>();
+            if (v is { } x && (!double.IsFinite(x) || x <= 0 || x > 0.9))
+            {
+                r.AddError($"option {name} needs a share in (0, 0.9], got {x}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>Required value of an option declared required (System.CommandLine checked it).</summary>
     public static string Get(this ParseResult r, Option<string> option) =>
         r.GetValue(option) ?? throw new ArgumentException($"option {option.Name} is required");

@@ -33,12 +33,20 @@ internal sealed record DataItem(HeadLabel Label, string? ImagePath, Func<Mat>? P
 /// it skipped and why.</summary>
 internal sealed record Dataset(string Source, IReadOnlyList<DataItem> Items, IReadOnlyList<string> Classes, SkipReport Skipped)
 {
+    /// <summary>Segmentation: the name of each mask value (CamVid's codes.txt), empty otherwise.</summary>
+    public IReadOnlyList<string> MaskCodes { get; init; } = [];
+
+    /// <summary>Value heads: the name of each continuous target, empty when there are none.</summary>
+    public IReadOnlyList<string> ValueNames { get; init; } = [];
+
     public IEnumerable<DataItem> Train => Items.Where(i => i.Label.Split != "valid");
 
     public IEnumerable<DataItem> Valid => Items.Where(i => i.Label.Split == "valid");
 
     public override string ToString() =>
-        $"{Source}: {Items.Count} items ({Valid.Count()} valid), {Classes.Count} classes; {Skipped}";
+        $"{Source}: {Items.Count} items ({Valid.Count()} valid), {Classes.Count} classes" +
+        (MaskCodes.Count > 0 ? $", {MaskCodes.Count} mask codes ({string.Join(", ", MaskCodes)})" : "") +
+        (ValueNames.Count > 0 ? $", values {string.Join(", ", ValueNames)}" : "") + $"; {Skipped}";
 }
 
 /// <summary>Train/valid splits: random, from a column the data carries, or whole groups at a time.</summary>

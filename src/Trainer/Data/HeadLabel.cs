@@ -58,6 +58,10 @@ internal sealed record HeadLabel
     /// <summary>Class labels of the image.</summary>
     public string[]? Classes { get; init; }
 
+    /// <summary>Continuous targets for a value head (an age, a count), in the order of the data
+    /// set's value names.</summary>
+    public double[]? Values { get; init; }
+
     internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -10,7 +10,7 @@ namespace HeadTracker.Trainer.Models;
 /// <summary>One head of a model: its kind and the settings that kind uses.</summary>
 internal sealed record HeadConfig
 {
-    /// <summary>center, keypoints, box, pose, class, mask.</summary>
+    /// <summary>center, keypoints, box, pose, class, mask, value.</summary>
     public string Kind { get; init; } = "";
 
     /// <summary>Output name; defaults to the kind.</summary>
@@ -22,8 +22,18 @@ internal sealed record HeadConfig
     /// <summary>keypoints: one name per point (default: BlazeFace's six).</summary>
     public string[]? KeypointNames { get; init; }
 
-    /// <summary>class: the class names.</summary>
+    /// <summary>class: the class names; mask: one name per mask code when it segments several
+    /// classes (softmax over channels; absent: one channel, head or not).</summary>
     public string[]? ClassNames { get; init; }
+
+    /// <summary>value: one name per continuous value.</summary>
+    public string[]? ValueNames { get; init; }
+
+    /// <summary>value: the training targets' mean and standard deviation per value: the head
+    /// learns in standardised units and outputs the targets' own.</summary>
+    public float[]? ValueMean { get; init; }
+
+    public float[]? ValueStd { get; init; }
 
     /// <summary>class: several labels may hold at once.</summary>
     public bool MultiLabel { get; init; }
@@ -45,10 +55,17 @@ internal sealed record HeadConfig
 
     /// <summary>A head of <paramref name="kind"/> from command-line choices: each only reaches the
     /// kinds it applies to (classes to class, stride and width to mask, locator to center and keypoints).</summary>
-    public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null) => new()
+    /// <param name="maskCodes">Segmentation codes: a mask head then has one channel per code.</param>
+    /// <param name="values">Value names, with the targets' mean and std.</param>
+    public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
+        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null) => new()
     {
         Kind = kind,
-        ClassNames = kind == "class" ? classes : null,
+        ClassNames = kind == "class" ? classes : kind == "mask" && maskCodes is { Length: > 0 } ? maskCodes : null,
+        ValueNames = kind == "value" ? values?.Names : null,
+        ValueMean = kind == "value" ? values?.Mean : null,
+        ValueStd = kind == "value" ? values?.Std : null,
+        YRange = kind is "center" or "keypoints" or "value" ? yRange : null,
         MultiLabel = kind == "class" && multiLabel,
         Stride = kind == "mask" ? maskStride : null,
         Width = kind == "mask" ? maskWidth : null,
@@ -62,7 +79,7 @@ internal sealed record HeadConfig
 /// </summary>
 internal sealed record ModelConfig
 {
-    public static readonly string[] HeadKinds = ["center", "keypoints", "box", "pose", "class", "mask"];
+    public static readonly string[] HeadKinds = ["center", "keypoints", "box", "pose", "class", "mask", "value"];
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -133,6 +150,16 @@ internal sealed record ModelConfig
             if (h.Kind == "class" && (h.ClassNames == null || h.ClassNames.Length == 0))
             {
                 throw new InvalidDataException($"{source}: heads: the class head '{h.OutputName}' needs class_names");
+            }
+
+            if (h.Kind == "value" && (h.ValueNames == null || h.ValueNames.Length == 0))
+            {
+                throw new InvalidDataException($"{source}: heads: the value head '{h.OutputName}' needs value_names (csv: --value-columns)");
+            }
+
+            if (h.Kind == "mask" && h.ClassNames is { Length: < 2 })
+            {
+                throw new InvalidDataException($"{source}: heads: the mask head '{h.OutputName}' segments {h.ClassNames.Length} class; give none (head or not) or at least 2");
             }
 
             if (h.Locator is { } l && (l is not ("regress" or "heatmap") || h.Kind is not ("center" or "keypoints")))

@@ -94,7 +94,8 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
         "box" => new BoxHead(h.OutputName, backbone, trunk),
         "pose" => new PoseHead(h.OutputName, backbone, trunk),
         "class" => new ClassHead(h.OutputName, backbone, h.ClassNames!, h.MultiLabel),
-        "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32, h.Stride),
+        "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32, h.Stride, h.ClassNames),
+        "value" => new ValueHead(h.OutputName, backbone, h.ValueNames!, h.ValueMean, h.ValueStd, h.YRange),
         _ => throw new ArgumentException($"unknown head kind '{h.Kind}'"),
     };
 }

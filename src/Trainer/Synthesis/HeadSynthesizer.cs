@@ -40,13 +40,15 @@ internal sealed record SynthOptions
     public IReadOnlyCollection<string> ValidPhotos { get; init; } = ["sample6.jpg"];
 }
 
-/// <summary>One generated image: JPEG bytes as written, the decoded pixels, the head mask, labels.</summary>
-internal sealed record SynthSample(byte[] Jpeg, Mat Image, Mat Mask, HeadLabel Label) : IDisposable
+/// <summary>One generated image: JPEG bytes as written, the decoded pixels, the head mask, the
+/// part of every pixel (codes in <see cref="HeadSynthesizer.PartCodes"/> order), labels.</summary>
+internal sealed record SynthSample(byte[] Jpeg, Mat Image, Mat Mask, Mat Parts, HeadLabel Label) : IDisposable
 {
     public void Dispose()
     {
         Image.Dispose();
         Mask.Dispose();
+        Parts.Dispose();
     }
 }
 
@@ -66,6 +68,10 @@ internal sealed class HeadSynthesizer
 {
     /// <summary>The skull's centre in the head frame (cm): the labelled head centre.</summary>
     public static readonly (float X, float Y, float Z) HeadCentre = (0f, -2f, 5f);
+
+    /// <summary>What each value of <see cref="SynthSample.Parts"/> is: the segmentation classes
+    /// the renderer knows exactly ("hair" is the skull: hair and scalp).</summary>
+    public static readonly string[] PartCodes = ["background", "face", "hair", "neck", "occluder"];
 
     private const double MinDistance = 35;
     private const byte FaceId = 1, SkullId = 2, NeckId = 3, OccluderId = 255;
@@ -234,11 +240,19 @@ internal sealed class HeadSynthesizer
         }
 
         mask.SetArray(maskBytes);
+        var parts = new Mat(s, s, MatType.CV_8UC1);
+        byte[] partBytes = new byte[s * s];
+        for (int i = 0; i < partBytes.Length; i++)
+        {
+            partBytes[i] = raster.Ids[i] switch { FaceId => 1, SkullId => 2, NeckId => 3, OccluderId => 4, _ => 0 };
+        }
+
+        parts.SetArray(partBytes);
         using Mat degraded = Degrade(raster.Color, s, rng);
         int quality = 40 + rng.Next(56);
         Cv2.ImEncode(".jpg", degraded, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
         Mat decoded = Cv2.ImDecode(jpeg, ImreadModes.Color);
-        return new SynthSample(jpeg, decoded, mask, label);
+        return new SynthSample(jpeg, decoded, mask, parts, label);
     }
 
     private HeadLabel Label(int index, FaceIdentity identity, bool valid, Rasterizer raster, Placement pose, Intrinsics k,

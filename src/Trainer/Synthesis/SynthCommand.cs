@@ -95,6 +95,32 @@ internal static class SynthCommand
             return rate;
         });
 
+    /// <summary>
+    /// Writes <paramref name="count"/> samples as a segmentation data set in CamVid's layout:
+    /// images/NNNNNN.jpg, labels/NNNNNN_P.png (the part of every pixel), codes.txt naming the
+    /// parts, valid.txt listing the held-out identities' images. Atomic, like <see cref="Write"/>.
+    /// </summary>
+    public static void WriteParts(HeadSynthesizer synth, string outDir, int count, int threads, TextWriter log) =>
+        AtomicDirectory.Write(outDir, temp =>
+        {
+            string images = Path.Combine(temp, "images"), labels = Path.Combine(temp, "labels");
+            Directory.CreateDirectory(images);
+            Directory.CreateDirectory(labels);
+            var valid = new bool[count];
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+            {
+                using SynthSample sample = synth.Generate(i);
+                File.WriteAllBytes(Path.Combine(images, sample.Label.Image), sample.Jpeg);
+                Cv2.ImWrite(Path.Combine(labels, Path.GetFileNameWithoutExtension(sample.Label.Image) + "_P.png"), sample.Parts);
+                valid[i] = sample.Label.Split == "valid";
+            });
+            File.WriteAllLines(Path.Combine(temp, "codes.txt"), HeadSynthesizer.PartCodes);
+            File.WriteAllLines(Path.Combine(temp, "valid.txt"), Enumerable.Range(0, count).Where(i => valid[i]).Select(i => $"{i:D6}.jpg"));
+            log.WriteLine($"Wrote {count} images with part labels ({string.Join(", ", HeadSynthesizer.PartCodes)}) to {Path.GetFullPath(outDir)} in {clock.Elapsed.TotalSeconds:F1} s, CamVid layout; {valid.Count(v => v)} from held-out identities (valid.txt)");
+            return 0;
+        });
+
     private static string[] Images(string dir)
     {
         if (!Directory.Exists(dir))

@@ -16,8 +16,10 @@ namespace HeadTracker.Trainer.Training;
 /// </summary>
 internal sealed class Batch
 {
-    public Batch(int count, int size, int keypoints, int classes)
+    public Batch(int count, int size, int keypoints, int classes, int values = 0)
     {
+        Values = new float[count * values];
+        ValueWeight = new float[count];
         Count = count;
         Size = size;
         Images = new float[count * 3 * size * size];
@@ -64,7 +66,8 @@ internal sealed class Batch
 
     public float[] PoseWeight { get; }
 
-    /// <summary>[B,1,S,S] in {0, 1}.</summary>
+    /// <summary>[B,1,S,S]: in {0, 1} for a head-or-not mask; for a mask of C classes, the code
+    /// of each pixel (0..C-1), -1 where it is not labelled.</summary>
     public float[] Mask { get; }
 
     public float[] MaskWeight { get; }
@@ -73,6 +76,11 @@ internal sealed class Batch
     public float[] ClassTargets { get; }
 
     public float[] ClassWeight { get; }
+
+    /// <summary>[B,V] continuous targets in their own units.</summary>
+    public float[] Values { get; }
+
+    public float[] ValueWeight { get; }
 
     /// <summary>The labels as augmented (in model-input pixels), for metrics and result grids.</summary>
     public HeadLabel[] Labels { get; }
@@ -90,6 +98,8 @@ internal sealed class Batcher
     private readonly Preprocessing _pre;
     private readonly string[] _classes;
     private readonly int _keypoints;
+    private readonly int[] _flipOrder;
+    private readonly int _maskClasses, _values;
 
     public Batcher(IReadOnlyList<DataItem> items, ModelConfig config, Preprocessing preprocessing, IReadOnlyList<string> classes)
     {
@@ -97,7 +107,11 @@ internal sealed class Batcher
         _config = config;
         _pre = preprocessing;
         _classes = [.. classes];
-        _keypoints = config.Heads.FirstOrDefault(h => h.Kind == "keypoints") is { } k ? k.KeypointNames?.Length ?? 6 : 6;
+        string[]? names = config.Heads.FirstOrDefault(h => h.Kind == "keypoints")?.KeypointNames;
+        _keypoints = names?.Length ?? 6;
+        _flipOrder = names == null ? Augment.BlazeFaceFlip : Augment.FlipOrder(names);
+        _maskClasses = config.Heads.FirstOrDefault(h => h.Kind == "mask")?.ClassNames?.Length ?? 0;
+        _values = config.Heads.FirstOrDefault(h => h.Kind == "value")?.ValueNames?.Length ?? 0;
     }
 
     public int Count => _items.Count;
@@ -125,19 +139,33 @@ internal sealed class Batcher
     public Batch Build(int[] indices, AugmentOptions augment, int seed)
     {
         int s = _pre.Height;
-        var batch = new Batch(indices.Length, s, _keypoints, _classes.Length);
+        var batch = new Batch(indices.Length, s, _keypoints, _classes.Length, _values);
         var rng = new Random(seed);
         for (int i = 0; i < indices.Length; i++)
         {
             DataItem item = _items[indices[i]];
             using Mat image = item.Load();
-            using Mat? mask = item.Label.Mask is { } m && File.Exists(m) ? Cv2.ImRead(m, ImreadModes.Grayscale) : null;
+            using Mat? mask = item.Label.Mask is { } m ? ReadMask(m) : null;
             HeadLabel label = item.Label with { Width = image.Width, Height = image.Height };
-            using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _keypoints == 6 ? Augment.BlazeFaceFlip : [.. Enumerable.Range(0, _keypoints)]);
+            // Beyond the image a head-or-not mask is background; a class mask is unlabelled there.
+            using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _flipOrder, maskBorder: _maskClasses > 0 ? 255 : 0);
             Fill(batch, i, a);
         }
 
         return batch;
+    }
+
+    /// <exception cref="InvalidDataException">The mask file is missing or will not decode.</exception>
+    private static Mat ReadMask(string path)
+    {
+        Mat mask = Cv2.ImRead(path, ImreadModes.Grayscale);
+        if (mask.Empty())
+        {
+            mask.Dispose();
+            throw new InvalidDataException($"{path}: mask missing or not an image OpenCV can decode");
+        }
+
+        return mask;
     }
 
     private unsafe void Fill(Batch b, int i, Augmented a)
@@ -215,11 +243,26 @@ internal sealed class Batcher
             {
                 for (int x = 0; x < s; x++)
                 {
-                    b.Mask[(i * plane) + (y * s) + x] = m[(y * step) + x] > 127 ? 1 : 0;
+                    byte v = m[(y * step) + x];
+                    b.Mask[(i * plane) + (y * s) + x] = _maskClasses > 0 ? (v < _maskClasses ? v : -1) : v > 127 ? 1 : 0;
                 }
             }
 
             b.MaskWeight[i] = 1;
+        }
+        else if (_maskClasses > 0)
+        {
+            Array.Fill(b.Mask, -1f, i * plane, plane);
+        }
+
+        if (l.Values is { } values && values.Length == _values && _values > 0)
+        {
+            for (int j = 0; j < _values; j++)
+            {
+                b.Values[(i * _values) + j] = (float)values[j];
+            }
+
+            b.ValueWeight[i] = 1;
         }
 
         if (l.Classes is { Length: > 0 } classes && _classes.Length > 0)

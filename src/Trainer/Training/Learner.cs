@@ -45,6 +45,9 @@ internal sealed record TrainOptions
     /// <summary>Loss weight per head kind (the localisation example used 1 and 10).</summary>
     public Dictionary<string, double> LossWeights { get; init; } = [];
 
+    /// <summary>Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).</summary>
+    public double Threshold { get; init; } = 0.5;
+
     /// <summary>Limits training batches per epoch (tests and quick looks; validation always sees
     /// everything); 0 means all.</summary>
     public int MaxBatches { get; init; }
@@ -243,7 +246,7 @@ internal sealed class Learner : IDisposable
     public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate(Action<Batch, Tensor[]>? each = null)
     {
         Model.eval();
-        var metrics = new Objective.Metrics(Model.Config);
+        var metrics = new Objective.Metrics(Model.Config, _o.Threshold);
         double sum = 0;
         int seen = 0;
         using var noGrad = no_grad();

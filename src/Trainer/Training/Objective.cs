@@ -16,6 +16,7 @@ internal sealed class Objective
 {
     private readonly ModelConfig _config;
     private readonly Dictionary<string, double> _weights;
+    private readonly float[] _valueStd;
 
     /// <param name="weights">Loss weight per head kind; missing kinds weigh 1.</param>
     public Objective(ModelConfig config, IReadOnlyDictionary<string, double>? weights = null)
@@ -28,22 +29,26 @@ internal sealed class Objective
 
         _config = config;
         _weights = config.Heads.ToDictionary(h => h.Kind, h => weights?.GetValueOrDefault(h.Kind, 1.0) ?? 1.0);
+        _valueStd = config.Heads.FirstOrDefault(h => h.Kind == "value") is { } v
+            ? v.ValueStd is { } sd && sd.Length == v.ValueNames!.Length ? [.. sd.Select(x => x > 0 ? x : 1f)] : [.. Enumerable.Repeat(1f, v.ValueNames!.Length)]
+            : [];
     }
 
     /// <summary>Batch arrays as tensors (created in the caller's dispose scope).</summary>
     public sealed record Targets(Tensor Center, Tensor CenterW, Tensor Keypoints, Tensor KeypointW, Tensor Box, Tensor BoxW,
-        Tensor Rotation, Tensor PoseW, Tensor Mask, Tensor MaskW, Tensor Classes, Tensor ClassW);
+        Tensor Rotation, Tensor PoseW, Tensor Mask, Tensor MaskW, Tensor Classes, Tensor ClassW, Tensor Values, Tensor ValueW);
 
     public static Targets ToTensors(Batch b)
     {
-        int n = b.Count, s = b.Size, k = b.KeypointWeight.Length / n, c = b.ClassTargets.Length / n;
+        int n = b.Count, s = b.Size, k = b.KeypointWeight.Length / n, c = b.ClassTargets.Length / n, v = b.Values.Length / n;
         return new Targets(
             tensor(b.Center, [n, 2]), tensor(b.CenterWeight, [n]),
             tensor(b.Keypoints, [n, k, 2]), tensor(b.KeypointWeight, [n, k]),
             tensor(b.Box, [n, 4]), tensor(b.BoxWeight, [n]),
             tensor(b.Rotation, [n, 3, 3]), tensor(b.PoseWeight, [n]),
             tensor(b.Mask, [n, 1, s, s]), tensor(b.MaskWeight, [n]),
-            tensor(b.ClassTargets, [n, c]), tensor(b.ClassWeight, [n]));
+            tensor(b.ClassTargets, [n, c]), tensor(b.ClassWeight, [n]),
+            tensor(b.Values, [n, v]), tensor(b.ValueWeight, [n]));
     }
 
     /// <summary>The total loss and each head's part (as plain numbers for the log).</summary>
@@ -63,7 +68,10 @@ internal sealed class Objective
                 "box" => Weighted(functional.smooth_l1_loss(o[.., ..4], t.Box, reduction: Reduction.None, beta: 0.05).mean([1]), t.BoxW)
                     + functional.binary_cross_entropy_with_logits(o[.., 4], t.BoxW),
                 "pose" => Weighted((o - t.Rotation).pow(2).sum([1, 2]), t.PoseW),
+                "mask" when head.ClassNames is { Length: > 1 } => SegmentationLoss(o, t.Mask),
                 "mask" => Weighted(functional.binary_cross_entropy_with_logits(o, t.Mask, reduction: Reduction.None).mean([1, 2, 3]), t.MaskW),
+                // Squared error in standardised units: every value weighs alike, whatever its scale.
+                "value" => Weighted(((o - t.Values) / tensor(_valueStd)).pow(2).mean([1]), t.ValueW),
                 "class" => head.MultiLabel
                     ? Weighted(functional.binary_cross_entropy_with_logits(o, t.Classes, reduction: Reduction.None).mean([1]), t.ClassW)
                     : Weighted(-(functional.log_softmax(o, 1) * t.Classes).sum([1]), t.ClassW),
@@ -76,6 +84,15 @@ internal sealed class Objective
         return (total.squeeze(), parts);
     }
 
+    /// <summary>Softmax cross-entropy over the classes, averaged over the labelled pixels
+    /// (code -1 is not labelled; a batch with none gives 0, not NaN).</summary>
+    private static Tensor SegmentationLoss(Tensor logits, Tensor codes)
+    {
+        Tensor target = codes.squeeze(1).to_type(ScalarType.Int64);
+        Tensor perPixel = functional.cross_entropy(logits, target, ignore_index: -1, reduction: Reduction.None);
+        return perPixel.sum() / target.ge(0).sum().clamp_min(1);
+    }
+
     /// <summary>Mean of per-sample losses over samples with weight 1.</summary>
     private static Tensor Weighted(Tensor perSample, Tensor weight) => (perSample * weight).sum() / weight.sum().clamp_min(1);
 
@@ -85,16 +102,39 @@ internal sealed class Objective
         private readonly ModelConfig _config;
         private readonly Dictionary<string, (double Sum, double Count)> _sums = [];
         private readonly List<double> _boxIous = [];
+        private readonly double _logitThreshold;
 
-        public Metrics(ModelConfig config) => _config = config;
+        // Segmentation: per class, pixels in both, in either; pixels right and labelled.
+        private readonly double[] _segInter, _segUnion;
+        private double _segCorrect, _segPixels;
 
-        public void Add(Tensor[] outputs, Batch b)
+        // Multi-label: per class, true positives, false positives, false negatives.
+        private readonly double[] _tp, _fp, _fn;
+
+        /// <param name="threshold">Multi-label: the probability above which a label is predicted.</param>
+        public Metrics(ModelConfig config, double threshold = 0.5)
+        {
+            _config = config;
+            _logitThreshold = Math.Log(threshold / (1 - threshold));
+            int codes = config.Heads.FirstOrDefault(h => h.Kind == "mask")?.ClassNames?.Length ?? 0;
+            _segInter = new double[codes];
+            _segUnion = new double[codes];
+            int labels = config.Heads.FirstOrDefault(h => h.Kind == "class" && h.MultiLabel)?.ClassNames?.Length ?? 0;
+            _tp = new double[labels];
+            _fp = new double[labels];
+            _fn = new double[labels];
+        }
+
+        public void Add(Tensor[] outputs, Batch b) => Add(ResultsGrid.Arrays(outputs), b);
+
+        /// <summary>Adds a batch given each head's output as one flat array (ONNX Runtime's, say).</summary>
+        public void Add(float[][] outputs, Batch b)
         {
             int n = b.Count, s = b.Size;
             for (int h = 0; h < _config.Heads.Count; h++)
             {
                 HeadConfig head = _config.Heads[h];
-                float[] o = outputs[h].contiguous().data<float>().ToArray();
+                float[] o = outputs[h];
                 for (int i = 0; i < n; i++)
                 {
                     switch (head.Kind)
@@ -119,11 +159,17 @@ internal sealed class Objective
                             Add("pitch_mae", AngleDiff(pp, tp));
                             Add("roll_mae", AngleDiff(pr, tr));
                             break;
+                        case "mask" when b.MaskWeight[i] > 0 && _segInter.Length > 0:
+                            AddSegmentation(o, b, i);
+                            break;
                         case "mask" when b.MaskWeight[i] > 0:
                             AddMask(o, b, i);
                             break;
                         case "class" when b.ClassWeight[i] > 0:
                             AddClass(o, b, i, head.MultiLabel);
+                            break;
+                        case "value" when b.ValueWeight[i] > 0:
+                            AddValues(o, b, i, head.ValueNames!);
                             break;
                     }
                 }
@@ -141,6 +187,44 @@ internal sealed class Objective
                     double[] sorted = [.. _boxIous.Order()];
                     int mid = sorted.Length / 2;
                     values["box_iou_median"] = sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+                }
+
+                if (_segPixels > 0)
+                {
+                    // Mean IoU over the classes that occur (in truth or prediction), as CamVid reports it.
+                    string[] codes = _config.Heads.First(h => h.Kind == "mask").ClassNames!;
+                    values["pixel_accuracy"] = _segCorrect / _segPixels;
+                    values["mean_iou"] = Enumerable.Range(0, codes.Length).Where(c => _segUnion[c] > 0).Select(c => _segInter[c] / _segUnion[c]).DefaultIfEmpty(0).Average();
+                    for (int c = 0; c < codes.Length; c++)
+                    {
+                        if (_segUnion[c] > 0)
+                        {
+                            values[$"iou_{codes[c]}"] = _segInter[c] / _segUnion[c];
+                        }
+                    }
+                }
+
+                if (_tp.Length > 0 && values.ContainsKey("accuracy_multi"))
+                {
+                    // F1 per label, and their mean (macro F1) over the labels that occur.
+                    string[] labels = _config.Heads.First(h => h.Kind == "class" && h.MultiLabel).ClassNames!;
+                    var f1s = new List<double>();
+                    for (int c = 0; c < labels.Length; c++)
+                    {
+                        double denominator = (2 * _tp[c]) + _fp[c] + _fn[c];
+                        if (denominator > 0)
+                        {
+                            values[$"f1_{labels[c]}"] = 2 * _tp[c] / denominator;
+                            f1s.Add(2 * _tp[c] / denominator);
+                        }
+                    }
+
+                    values["f1_macro"] = f1s.DefaultIfEmpty(0).Average();
+                }
+
+                if (values.TryGetValue("error_rate", out double error))
+                {
+                    values["accuracy"] = 1 - error;
                 }
 
                 return values;
@@ -196,6 +280,63 @@ internal sealed class Objective
             Add("mask_iou", union == 0 ? 1 : inter / union);
         }
 
+        /// <summary>Per pixel: the class of the largest logit against the labelled code.</summary>
+        private void AddSegmentation(float[] o, Batch b, int i)
+        {
+            int plane = b.Size * b.Size, codes = _segInter.Length;
+            int baseIndex = i * codes * plane;
+            for (int p = 0; p < plane; p++)
+            {
+                int truth = (int)b.Mask[(i * plane) + p];
+                int predicted = 0;
+                float best = o[baseIndex + p];
+                for (int c = 1; c < codes; c++)
+                {
+                    float v = o[baseIndex + (c * plane) + p];
+                    if (v > best)
+                    {
+                        best = v;
+                        predicted = c;
+                    }
+                }
+
+                if (truth < 0)
+                {
+                    continue;
+                }
+
+                _segPixels++;
+                if (predicted == truth)
+                {
+                    _segCorrect++;
+                    _segInter[truth]++;
+                    _segUnion[truth]++;
+                }
+                else
+                {
+                    _segUnion[truth]++;
+                    _segUnion[predicted]++;
+                }
+            }
+        }
+
+        private void AddValues(float[] o, Batch b, int i, string[] names)
+        {
+            int v = names.Length;
+            double sum = 0;
+            for (int j = 0; j < v; j++)
+            {
+                double error = Math.Abs(o[(i * v) + j] - b.Values[(i * v) + j]);
+                sum += error;
+                if (v > 1)
+                {
+                    Add($"mae_{names[j]}", error);
+                }
+            }
+
+            Add("value_mae", sum / v);
+        }
+
         private void AddClass(float[] o, Batch b, int i, bool multiLabel)
         {
             int c = b.ClassTargets.Length / b.Count;
@@ -204,7 +345,14 @@ internal sealed class Objective
                 double correct = 0;
                 for (int j = 0; j < c; j++)
                 {
-                    correct += (o[(i * c) + j] > 0) == (b.ClassTargets[(i * c) + j] > 0.5f) ? 1 : 0;
+                    bool predicted = o[(i * c) + j] > _logitThreshold, truth = b.ClassTargets[(i * c) + j] > 0.5f;
+                    correct += predicted == truth ? 1 : 0;
+                    if (j < _tp.Length)
+                    {
+                        _tp[j] += predicted && truth ? 1 : 0;
+                        _fp[j] += predicted && !truth ? 1 : 0;
+                        _fn[j] += !predicted && truth ? 1 : 0;
+                    }
                 }
 
                 Add("accuracy_multi", correct / c);

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Runtime.Pose;
 using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Data.Loaders;
 using HeadTracker.Trainer.Models;
@@ -17,7 +16,8 @@ namespace HeadTracker.Trainer.Training;
 /// <summary>What `headtracker-train train` was asked to do.</summary>
 internal sealed record TrainRequest
 {
-    public IReadOnlyList<string> Data { get; init; } = [];
+    /// <summary>The data set, its layout and how to split it.</summary>
+    public DataSpec Data { get; init; } = new();
 
     public string Arch { get; init; } = "blazeface";
 
@@ -35,7 +35,11 @@ internal sealed record TrainRequest
 
     public bool Resume { get; init; }
 
-    public IReadOnlyList<string> ValidGroups { get; init; } = [];
+    /// <summary>The class head is multi-label (sigmoid + BCE); null: when some item has several labels.</summary>
+    public bool? MultiLabel { get; init; }
+
+    /// <summary>center, keypoints and value heads: the output range (fastai's y_range).</summary>
+    public float[]? YRange { get; init; }
 
     /// <summary>Mask head: the finest feature stride it decodes to (null: the backbone's finest).</summary>
     public int? MaskStride { get; init; }
@@ -57,36 +61,52 @@ internal static class TrainRun
 {
     public const string CheckpointDir = "checkpoint";
 
-    /// <summary>Loads every data folder's labels.jsonl and splits train/valid: the data's own
-    /// split when it has one, else by identity (named groups, or 10% of them at random).</summary>
+    /// <summary>Loads the data set and splits it (see <see cref="DataSpec.LoadSplit"/>).</summary>
     /// <exception cref="InvalidDataException">No data, or too little to train and validate.</exception>
-    public static (List<DataItem> Train, List<DataItem> Valid, SkipReport Skipped) LoadData(TrainRequest r, TextWriter log)
+    public static (Dataset All, List<DataItem> Train, List<DataItem> Valid) LoadData(TrainRequest r, TextWriter log)
     {
-        var items = new List<DataItem>();
-        var skipped = new SkipReport();
-        foreach (string folder in r.Data)
+        (Dataset all, List<DataItem> train, List<DataItem> valid) = r.Data.LoadSplit();
+        log.WriteLine($"Data: {train.Count} train, {valid.Count} valid from {all.Source} ({r.Data.Format}); {all.Skipped}");
+        return (all, train, valid);
+    }
+
+    /// <summary>The model a request asks for, fitted to its data: class names, segmentation codes,
+    /// keypoint names and value statistics come from the data set, multi-label from the request
+    /// or, when not said, from whether any item carries several labels.</summary>
+    /// <exception cref="InvalidDataException">A head has nothing to learn from.</exception>
+    public static ModelConfig Configure(TrainRequest r, Dataset all, IReadOnlyList<DataItem> train, TextWriter log)
+    {
+        string[] classes = all.Classes.Count > 0 ? [.. all.Classes] : [.. all.Items.SelectMany(i => i.Label.Classes ?? []).Distinct().Order(StringComparer.Ordinal)];
+        bool multiLabel = r.MultiLabel ?? all.Items.Any(i => i.Label.Classes is { Length: > 1 });
+        if (multiLabel && r.MultiLabel == null && r.Heads.Contains("class"))
         {
-            string labels = Directory.Exists(folder) ? Path.Combine(folder, LabelsFile.FileName) : folder;
-            Dataset d = Loaders.Jsonl(labels);
-            items.AddRange(d.Items);
-            foreach (string s in d.Skipped.First)
+            log.WriteLine("Class head: multi-label (some items carry several labels): a sigmoid per class, binary cross-entropy, accuracy_multi");
+        }
+
+        string[]? keypointNames = all.Items.Select(i => i.Label.KeypointNames).FirstOrDefault(n => n != null);
+        (string[], float[], float[])? values = null;
+        if (all.ValueNames.Count > 0)
+        {
+            // Statistics of the training targets only: validation stays unseen.
+            double[][] v = [.. train.Select(i => i.Label.Values).Where(x => x != null && x.Length == all.ValueNames.Count)!];
+            float[] mean = [.. Enumerable.Range(0, all.ValueNames.Count).Select(j => v.Length == 0 ? 0f : (float)v.Average(x => x[j]))];
+            float[] std = [.. Enumerable.Range(0, all.ValueNames.Count).Select(j => v.Length < 2 ? 1f : (float)Math.Sqrt(v.Average(x => Math.Pow(x[j] - mean[j], 2))))];
+            values = ([.. all.ValueNames], mean, std);
+        }
+
+        var config = new ModelConfig
+        {
+            Name = Path.GetFileName(Path.GetFullPath(r.Out)),
+            Backbone = r.Arch,
+            InputSize = r.Size,
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange) with
             {
-                skipped.Add(s);
-            }
-        }
-
-        var all = new Dataset(string.Join(",", r.Data), items, [], skipped);
-        Dataset split = r.ValidGroups.Count > 0 ? Splitters.ByGroup(all, [.. r.ValidGroups])
-            : items.Any(i => i.Label.Split == "valid") ? Splitters.ByColumn(all)
-            : Splitters.ByGroup(all, validFraction: 0.1, seed: r.Options.Seed);
-        List<DataItem> train = [.. split.Train], valid = [.. split.Valid];
-        if (train.Count < 2 || valid.Count < 1)
-        {
-            throw new InvalidDataException($"--data {all.Source}: {train.Count} training and {valid.Count} validation items; need at least 2 and 1");
-        }
-
-        log.WriteLine($"Data: {train.Count} train, {valid.Count} valid from {all.Source}; {skipped}");
-        return (train, valid, skipped);
+                KeypointNames = h == "keypoints" ? keypointNames : null,
+            })],
+        };
+        config.Validate("options --arch/--heads");
+        CheckHeads(config, train, all.Source);
+        return config;
     }
 
     /// <summary>Fails before training when a head has no labels to learn from.</summary>
@@ -102,6 +122,7 @@ internal static class TrainRun
                 "pose" => l => l.Pose != null,
                 "mask" => l => l.Mask != null,
                 "class" => l => l.Classes is { Length: > 0 },
+                "value" => l => l.Values != null,
                 _ => _ => false,
             };
             if (!train.Any(i => has(i.Label)))
@@ -113,17 +134,9 @@ internal static class TrainRun
 
     public static int Run(TrainRequest r, TextWriter log)
     {
-        (List<DataItem> trainItems, List<DataItem> validItems, _) = LoadData(r, log);
-        string[] classes = [.. trainItems.Concat(validItems).SelectMany(i => i.Label.Classes ?? []).Distinct().Order(StringComparer.Ordinal)];
-        var config = new ModelConfig
-        {
-            Name = Path.GetFileName(Path.GetFullPath(r.Out)),
-            Backbone = r.Arch,
-            InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, maskStride: r.MaskStride, maskWidth: r.MaskWidth, locator: r.PointLocator))],
-        };
-        config.Validate("options --arch/--heads");
-        CheckHeads(config, trainItems, string.Join(",", r.Data));
+        (Dataset all, List<DataItem> trainItems, List<DataItem> validItems) = LoadData(r, log);
+        ModelConfig config = Configure(r, all, trainItems, log);
+        string[] classes = config.Heads.FirstOrDefault(h => h.Kind == "class")?.ClassNames ?? [];
 
         string checkpoint = Path.Combine(r.Out, CheckpointDir);
         manual_seed(r.Options.Seed);
@@ -150,7 +163,7 @@ internal static class TrainRun
         }
 
         Directory.CreateDirectory(r.Out);
-        var table = new EpochTable(log, [.. model.Config.Heads.SelectMany(h => MetricNames(h.Kind, h.MultiLabel))]);
+        var table = new EpochTable(log, [.. model.Config.Heads.SelectMany(MetricNames)]);
         if (r.Resume)
         {
             learner.State.History.ForEach(table.Row);
@@ -169,13 +182,14 @@ internal static class TrainRun
         var clock = System.Diagnostics.Stopwatch.StartNew();
         learner.FineTune(r.Options.FreezeEpochs, r.Options.Epochs, r.Options.Lr);
         EpochResult last = learner.State.History[^1];
-        ResultsGrid(learner, Path.Combine(r.Out, "results.png"));
+        WriteResults(learner, Path.Combine(r.Out, "results.png"), r.Options.Threshold);
 
         string export = r.Export ?? Path.Combine(r.Out, "model.onnx");
         model.eval();
         var recipe = new Dictionary<string, string>
         {
-            ["data"] = string.Join(",", r.Data),
+            ["data"] = string.Join(",", r.Data.Paths),
+            ["format"] = r.Data.Format,
             ["train_items"] = trainItems.Count.ToString(CultureInfo.InvariantCulture),
             ["valid_items"] = validItems.Count.ToString(CultureInfo.InvariantCulture),
             ["epochs"] = $"{r.Options.FreezeEpochs} frozen + {r.Options.Epochs}",
@@ -196,14 +210,19 @@ internal static class TrainRun
 
     private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    internal static IEnumerable<string> MetricNames(string kind, bool multiLabel) => kind switch
+    /// <summary>The metrics a head's column shows in the epoch table (metrics.jsonl holds more:
+    /// per-label F1, per-class IoU, per-value error).</summary>
+    internal static IEnumerable<string> MetricNames(HeadConfig h) => h.Kind switch
     {
         "center" => ["center_mse", "center_px"],
         "keypoints" => ["keypoint_nme"],
         "box" => ["box_iou"],
         "pose" => ["yaw_mae", "pitch_mae", "roll_mae"],
+        "mask" when h.ClassNames is { Length: > 1 } => ["pixel_accuracy", "mean_iou"],
         "mask" => ["mask_iou"],
-        "class" => [multiLabel ? "accuracy_multi" : "error_rate"],
+        "class" when h.MultiLabel => ["accuracy_multi", "f1_macro"],
+        "class" => ["error_rate", "accuracy"],
+        "value" => ["value_mae"],
         _ => [],
     };
 
@@ -223,74 +242,11 @@ internal static class TrainRun
     }
 
     /// <summary>Validation samples, truth beside prediction.</summary>
-    private static void ResultsGrid(Learner learner, string path)
+    private static void WriteResults(Learner learner, string path, double threshold)
     {
-        var tiles = new List<(Mat, Mat?, HeadLabel)>();
-        try
-        {
-            learner.Validate((batch, outputs) =>
-            {
-                for (int i = 0; i < batch.Count && tiles.Count < 24; i++)
-                {
-                    Mat image = Denormalise(batch, i, learner.Model.Backbone.Preprocessing);
-                    tiles.Add((image, null, batch.Labels[i]));
-                    tiles.Add((image.Clone(), null, Predicted(learner.Model.Config, outputs, i, batch.Size, batch.Labels[i])));
-                }
-            });
-            ContactSheet.Write(path, tiles, columns: 6);
-        }
-        finally
-        {
-            foreach ((Mat image, _, _) in tiles)
-            {
-                image.Dispose();
-            }
-        }
-    }
-
-    private static Mat Denormalise(Batch b, int i, Models.Backbones.Preprocessing p)
-    {
-        int s = b.Size, plane = s * s;
-        var pixels = new byte[plane * 3];
-        for (int c = 0; c < 3; c++)
-        {
-            for (int q = 0; q < plane; q++)
-            {
-                double v = ((b.Images[(i * 3 * plane) + (c * plane) + q] * p.Std[c]) + p.Mean[c]) / p.Scale;
-                pixels[(q * 3) + (2 - c)] = (byte)Math.Clamp(v, 0, 255);
-            }
-        }
-
-        var image = new Mat(s, s, MatType.CV_8UC3);
-        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, image.Data, pixels.Length);
-        return image;
-    }
-
-    /// <summary>A model's outputs for sample i as a label in input pixels, for drawing.</summary>
-    internal static HeadLabel Predicted(ModelConfig config, Tensor[] outputs, int i, int s, HeadLabel truth)
-    {
-        var l = new HeadLabel { Image = "prediction", Width = s, Height = s, Intrinsics = truth.Intrinsics };
-        for (int h = 0; h < config.Heads.Count; h++)
-        {
-            float[] o = outputs[h][i].contiguous().data<float>().ToArray();
-            double Px(float v) => (v + 1) * s / 2.0;
-            l = config.Heads[h].Kind switch
-            {
-                "center" => l with { Center = [Px(o[0]), Px(o[1])] },
-                "keypoints" => l with { Keypoints = [.. Enumerable.Range(0, o.Length / 2).Select(k => new[] { Px(o[k * 2]), Px(o[(k * 2) + 1]), 1.0 })] },
-                "box" => l with { Box = [o[0] * s, o[1] * s, o[2] * s, o[3] * s] },
-                "pose" => PoseOf(l, o, truth),
-                _ => l,
-            };
-        }
-
-        return l.Center == null && truth.Center != null ? l with { Center = truth.Center } : l;
-    }
-
-    private static HeadLabel PoseOf(HeadLabel l, float[] r, HeadLabel truth)
-    {
-        (double yaw, double pitch, double roll) = Rotation.ToEuler(r);
-        return l with { Pose = new PoseLabel(yaw, pitch, roll, [.. r.Select(v => (double)v)], truth.Pose?.Translation) };
+        var grid = new ResultsGrid(learner.Model.Config, learner.Model.Backbone.Preprocessing, threshold);
+        learner.Validate((batch, outputs) => grid.Add(batch, ResultsGrid.Arrays(outputs)));
+        grid.Write(path);
     }
 }
 

@@ -17,55 +17,108 @@ internal static class Loaders
 {
     private static readonly string[] s_imageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
 
-    /// <summary>root/CLASS/*.jpg, or root/train/CLASS/*.jpg and root/valid/CLASS/*.jpg.</summary>
-    public static Dataset FolderPerClass(string root, bool strict = false)
+    /// <summary>root/CLASS/*.jpg, or root/train/CLASS/*.jpg and root/valid/CLASS/*.jpg. With
+    /// <paramref name="labelRegex"/> (fastai's RegexLabeller), every image under root (or under
+    /// root/train and root/valid) is labelled by the regex's first group (or its group named
+    /// "label") on its file name, e.g. "(.+)_\d+.jpg$" for Oxford pets' "great_pyrenees_12.jpg".</summary>
+    /// <exception cref="ArgumentException">The regex does not parse or has no group.</exception>
+    public static Dataset FolderPerClass(string root, bool strict = false, string? labelRegex = null)
     {
         RequireDirectory(root);
         var items = new List<DataItem>();
         var skipped = new SkipReport();
+        System.Text.RegularExpressions.Regex? regex = labelRegex == null ? null : LabelRegex(labelRegex);
         string[] splitDirs = [.. new[] { "train", "valid" }.Where(s => Directory.Exists(Path.Combine(root, s)))];
         IEnumerable<(string Dir, string? Split)> parts = splitDirs.Length > 0 ? splitDirs.Select(s => (Path.Combine(root, s), (string?)s)) : [(root, null)];
         foreach ((string dir, string? split) in parts)
         {
+            if (regex != null)
+            {
+                foreach (string file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(IsImage).Order(StringComparer.Ordinal))
+                {
+                    System.Text.RegularExpressions.Match m = regex.Match(Path.GetFileName(file));
+                    System.Text.RegularExpressions.Group g = m.Groups["label"].Success ? m.Groups["label"] : m.Groups[1];
+                    if (!m.Success || !g.Success || g.Value.Length == 0)
+                    {
+                        Fail(strict, skipped, $"{file}: --label-regex '{labelRegex}' does not match its name");
+                        continue;
+                    }
+
+                    items.Add(new DataItem(new HeadLabel { Image = file, Source = "import", Split = split, Classes = [g.Value] }, file));
+                }
+
+                continue;
+            }
+
             foreach (string classDir in Directory.GetDirectories(dir).Order(StringComparer.Ordinal))
             {
                 string cls = Path.GetFileName(classDir);
                 foreach (string file in Images(classDir))
                 {
-                    items.Add(new DataItem(new HeadLabel { Image = file, Source = "import", Split = split, Classes = [cls], Identity = cls }, file));
+                    // No identity: a random split holds out images, never whole classes.
+                    items.Add(new DataItem(new HeadLabel { Image = file, Source = "import", Split = split, Classes = [cls] }, file));
                 }
             }
         }
 
         if (items.Count == 0)
         {
-            Fail(strict, skipped, $"{root}: no class folders with images");
+            Fail(strict, skipped, regex == null ? $"{root}: no class folders with images" : $"{root}: no image whose name --label-regex '{labelRegex}' matches");
         }
 
         return new Dataset(root, items, [.. items.Select(i => i.Label.Classes![0]).Distinct().Order(StringComparer.Ordinal)], skipped);
     }
 
+    private static System.Text.RegularExpressions.Regex LabelRegex(string pattern)
+    {
+        System.Text.RegularExpressions.Regex regex;
+        try
+        {
+            regex = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"option --label-regex: '{pattern}' is not a regular expression: {e.Message}", e);
+        }
+
+        if (regex.GetGroupNumbers().Length < 2)
+        {
+            throw new ArgumentException($"option --label-regex: '{pattern}' has no group: put the label in parentheses, e.g. '(.+)_\\d+.jpg$'");
+        }
+
+        return regex;
+    }
+
     /// <summary>A CSV of image names and labels (fastai's PASCAL style: "fname,labels,is_valid",
-    /// several labels separated by spaces).</summary>
-    public static Dataset LabelCsv(string csv, string imageDir, string imageColumn = "fname", string labelColumn = "labels", string? validColumn = "is_valid", char labelSeparator = ' ', bool strict = false)
+    /// several labels separated by spaces), and optionally continuous targets in
+    /// <paramref name="valueColumns"/> (the age of the age + gender example). Without a labels
+    /// column, value columns alone make a regression data set.</summary>
+    public static Dataset LabelCsv(string csv, string imageDir, string imageColumn = "fname", string labelColumn = "labels", string? validColumn = "is_valid", char labelSeparator = ' ', bool strict = false, IReadOnlyList<string>? valueColumns = null)
     {
         var skipped = new SkipReport();
         var items = new List<DataItem>();
-        foreach ((int line, Dictionary<string, string> row) in Csv(csv, [imageColumn, labelColumn]))
+        string[] values = [.. valueColumns ?? []];
+        bool hasLabels = values.Length == 0 || Header(csv).Contains(labelColumn);
+        foreach ((int line, Dictionary<string, string> row) in Csv(csv, [imageColumn, .. hasLabels ? new[] { labelColumn } : [], .. values]))
         {
             string file = Path.Combine(imageDir, row[imageColumn]);
-            string[] labels = row[labelColumn].Split(labelSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (!File.Exists(file) || labels.Length == 0)
+            string[] labels = hasLabels ? row[labelColumn].Split(labelSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+            double[]? numbers = values.Length > 0 ? Doubles([.. values.Select(v => row[v])]) : null;
+            string? problem = !File.Exists(file) ? $"image {file} not found"
+                : hasLabels && labels.Length == 0 ? "no labels"
+                : values.Length > 0 && numbers == null ? $"a value in {string.Join(", ", values)} is not a number"
+                : null;
+            if (problem != null)
             {
-                Fail(strict, skipped, $"{csv}:{line}: {(labels.Length == 0 ? "no labels" : $"image {file} not found")}");
+                Fail(strict, skipped, $"{csv}:{line}: {problem}");
                 continue;
             }
 
-            string? split = validColumn != null && row.TryGetValue(validColumn, out string? v) && IsTrue(v) ? "valid" : validColumn != null ? "train" : null;
-            items.Add(new DataItem(new HeadLabel { Image = file, Source = "import", Classes = labels, Split = split }, file));
+            string? split = validColumn != null && row.TryGetValue(validColumn, out string? v) && IsTrue(v) ? "valid" : validColumn != null && row.ContainsKey(validColumn) ? "train" : null;
+            items.Add(new DataItem(new HeadLabel { Image = file, Source = "import", Classes = hasLabels ? labels : null, Values = numbers, Split = split }, file));
         }
 
-        return new Dataset(csv, items, [.. items.SelectMany(i => i.Label.Classes!).Distinct().Order(StringComparer.Ordinal)], skipped);
+        return new Dataset(csv, items, [.. items.SelectMany(i => i.Label.Classes ?? []).Distinct().Order(StringComparer.Ordinal)], skipped) { ValueNames = values };
     }
 
     /// <summary>
@@ -204,6 +257,14 @@ internal static class Loaders
         }
 
         string[] codes = [.. File.ReadAllLines(codesFile).Select(l => l.Trim()).Where(l => l.Length > 0)];
+        if (codes.Length < 2 || codes.Length > 254)
+        {
+            throw new InvalidDataException($"{codesFile}: {codes.Length} codes; a segmentation needs 2 to 254 (mask value 255 means 'not labelled')");
+        }
+
+        // CamVid's valid.txt names the validation images; without it the split is the trainer's.
+        string validFile = Path.Combine(root, "valid.txt");
+        HashSet<string>? validNames = File.Exists(validFile) ? [.. File.ReadAllLines(validFile).Select(l => Path.GetFileName(l.Trim())).Where(l => l.Length > 0)] : null;
         var skipped = new SkipReport();
         var items = new List<DataItem>();
         foreach (string image in Images(images))
@@ -220,10 +281,25 @@ internal static class Loaders
                 continue;
             }
 
-            items.Add(new DataItem(new HeadLabel { Image = image, Width = w, Height = h, Source = "import", Mask = mask }, image));
+            string? split = validNames == null ? null : validNames.Contains(Path.GetFileName(image)) ? "valid" : "train";
+            items.Add(new DataItem(new HeadLabel { Image = image, Width = w, Height = h, Source = "import", Mask = mask, Split = split }, image));
         }
 
-        return new Dataset(root, items, codes, skipped);
+        return new Dataset(root, items, [], skipped) { MaskCodes = codes };
+    }
+
+    /// <summary>A folder of idx files as Debian's dataset-fashion-mnist ships them:
+    /// train-images-idx3-ubyte(.gz) and train-labels-idx1-ubyte(.gz) for training,
+    /// t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz) as the valid split.</summary>
+    public static Dataset IdxFolder(string root, IReadOnlyList<string> classNames)
+    {
+        RequireDirectory(root);
+        string Find(string stem) =>
+            new[] { stem + ".gz", stem }.Select(n => Path.Combine(root, n)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"{root}: no {stem} or {stem}.gz", Path.Combine(root, stem));
+        Dataset train = Idx(Find("train-images-idx3-ubyte"), Find("train-labels-idx1-ubyte"), classNames, "train");
+        Dataset valid = Idx(Find("t10k-images-idx3-ubyte"), Find("t10k-labels-idx1-ubyte"), classNames, "valid");
+        return new Dataset(root, [.. train.Items, .. valid.Items], classNames, new SkipReport());
     }
 
     /// <summary>Fashion-MNIST (or MNIST) idx files: images (idx3, 28x28 bytes) and labels (idx1),
@@ -313,8 +389,9 @@ internal static class Loaders
         }
     }
 
-    private static IEnumerable<string> Images(string dir) =>
-        Directory.GetFiles(dir).Where(f => s_imageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
+    private static bool IsImage(string file) => s_imageExtensions.Contains(Path.GetExtension(file).ToLowerInvariant());
+
+    private static IEnumerable<string> Images(string dir) => Directory.GetFiles(dir).Where(IsImage).Order(StringComparer.Ordinal);
 
     private static string[] Header(string csv)
     {

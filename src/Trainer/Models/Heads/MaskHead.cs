@@ -15,8 +15,9 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// A U-Net decoder on the backbone's feature maps: from the deepest, upsample x2 (nearest),
 /// concatenate the next finer map, conv 3x3 + BatchNorm + ReLU, down to the finest map or to a
 /// chosen stride. At the backbone's finest map, nearest x2 upsamples reach the input resolution
-/// and a 1x1 conv gives mask logits [N,1,H,W] (apply a sigmoid); stopped at a coarser stride, the
-/// 1x1 conv runs there and its one-channel logits are upsampled bilinearly, far cheaper.
+/// and a 1x1 conv gives mask logits [N,1,H,W] (apply a sigmoid), or [N,C,H,W] for C segmentation
+/// classes (apply a softmax over C); stopped at a coarser stride, the
+/// 1x1 conv runs there and its logits are upsampled bilinearly, far cheaper.
 /// </summary>
 internal sealed class MaskHead : Head
 {
@@ -27,11 +28,16 @@ internal sealed class MaskHead : Head
     private readonly string _name;
     private readonly int _height, _width;
 
+    private readonly string[]? _codes;
+
     /// <param name="stride">The finest feature stride to decode to; null: the backbone's finest.</param>
-    public MaskHead(string name, Backbone backbone, int width = 32, int? stride = null)
+    /// <param name="codes">Segmentation classes, one channel each (softmax); null: one channel
+    /// of head-or-not logits (sigmoid).</param>
+    public MaskHead(string name, Backbone backbone, int width = 32, int? stride = null, IReadOnlyList<string>? codes = null)
         : base(nameof(MaskHead))
     {
         _name = name;
+        _codes = codes is { Count: > 1 } ? [.. codes] : null;
         _height = backbone.Preprocessing.Height;
         _width = backbone.Preprocessing.Width;
         IReadOnlyList<FeatureInfo> f = backbone.Features;
@@ -63,7 +69,7 @@ internal sealed class MaskHead : Head
 
         blocks = new ModuleList<Sequential>([.. list]);
         up = Upsample(scale_factor: [2.0, 2.0], mode: UpsampleMode.Nearest);
-        output = Conv2d(width, 1, 1);
+        output = Conv2d(width, Channels, 1);
         FinestStride = f[finest].Stride;
         Bilinear = finest > 0;
         if (Bilinear)
@@ -73,6 +79,9 @@ internal sealed class MaskHead : Head
 
         RegisterComponents();
     }
+
+    /// <summary>Output channels: 1 (head or not), or one per segmentation class.</summary>
+    public int Channels => _codes?.Length ?? 1;
 
     /// <summary>Stride of the finest feature map decoded; the last upsampling covers it.</summary>
     public int FinestStride { get; }
@@ -109,9 +118,10 @@ internal sealed class MaskHead : Head
     {
         Name = _name,
         Kind = "mask",
-        Shape = [-1, 1, _height, _width],
-        Coordinates = "one logit per model-input pixel (after letterboxing)",
-        Activation = "sigmoid",
+        Shape = [-1, Channels, _height, _width],
+        Coordinates = _codes == null ? "one logit per model-input pixel (after letterboxing)" : "one logit per class and model-input pixel (after letterboxing); the class is the channel of the largest",
+        Activation = _codes == null ? "sigmoid" : "softmax",
+        ClassNames = _codes,
     };
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
