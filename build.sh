@@ -6,6 +6,7 @@
 #   ./build.sh test [ARGS...]   build and run every test; last line: "N passed, N failed"
 #   ./build.sh bench [ARGS...]  run headtracker-bench (see ./build.sh bench --help)
 #   ./build.sh train-default    train models/headtracker-default.onnx from scratch (about 40 min)
+#   ./build.sh tasks [NAME...]  the trainer's classic tasks, measured (README: Tasks)
 #   ./build.sh build            build everything (Release)
 #   ./build.sh setup            only the set-up step
 #   ./build.sh help
@@ -16,7 +17,7 @@ cd "$root"
 config="${HEADTRACKER_CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 need_dotnet() {
   command -v dotnet >/dev/null 2>&1 || {
@@ -92,6 +93,11 @@ case "$verb" in
     setup
     dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
     bash "$root/build/train-default.sh"
+    ;;
+  tasks)
+    setup
+    dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
+    bash "$root/build/tasks.sh" "$@"
     ;;
   help | -h | --help) usage ;;
   *) echo "error: unknown verb '$verb'." >&2; usage >&2; exit 2 ;;

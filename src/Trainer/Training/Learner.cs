@@ -95,6 +95,9 @@ internal sealed class Learner : IDisposable
 
     public MultiHeadNet Model { get; }
 
+    /// <summary>Items per batch, training and validation.</summary>
+    public int BatchSize => _o.BatchSize;
+
     /// <summary>Called after every epoch (table rows, checkpoints).</summary>
     public event Action<EpochResult>? EpochEnded;
 
@@ -164,9 +167,11 @@ internal sealed class Learner : IDisposable
 
     private bool StopEarly => _o.Patience > 0 && State.EpochsWithoutImprovement >= _o.Patience;
 
+    /// <summary>Training batches per epoch: whole batches only (fastai's drop_last), so a
+    /// BatchNorm never sees a batch of one; all items in one batch when there are fewer.</summary>
     private int Batches(int items)
     {
-        int n = (items + _o.BatchSize - 1) / _o.BatchSize;
+        int n = Math.Max(1, items / _o.BatchSize);
         return _o.MaxBatches > 0 ? Math.Min(n, _o.MaxBatches) : n;
     }
 
@@ -243,15 +248,22 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>Validation loss and metrics with the model in eval mode.</summary>
-    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate(Action<Batch, Tensor[]>? each = null)
+    /// <param name="maxBatches">Stop after this many batches (0: all), for a look at a few samples.</param>
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate(Action<Batch, Tensor[]>? each = null, int maxBatches = 0)
     {
         Model.eval();
         var metrics = new Objective.Metrics(Model.Config, _o.Threshold);
         double sum = 0;
         int seen = 0;
         using var noGrad = no_grad();
+        int done = 0;
         foreach (Batch batch in _valid.Epoch(_o.BatchSize, 0, _o.Seed, AugmentOptions.None, shuffle: false))
         {
+            if (maxBatches > 0 && done++ == maxBatches)
+            {
+                break;
+            }
+
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
             Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));

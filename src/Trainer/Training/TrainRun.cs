@@ -245,7 +245,7 @@ internal static class TrainRun
     private static void WriteResults(Learner learner, string path, double threshold)
     {
         var grid = new ResultsGrid(learner.Model.Config, learner.Model.Backbone.Preprocessing, threshold);
-        learner.Validate((batch, outputs) => grid.Add(batch, ResultsGrid.Arrays(outputs)));
+        learner.Validate((batch, outputs) => grid.Add(batch, ResultsGrid.Arrays(outputs)), maxBatches: (24 + learner.BatchSize - 1) / learner.BatchSize);
         grid.Write(path);
     }
 }

@@ -3,17 +3,16 @@ using System.Collections.Generic;
 using HeadTracker.Runtime.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracker.Trainer.Models.Heads;
 
-/// <summary>Class logits from globally pooled deepest features: single-label (softmax) or
-/// multi-label (a sigmoid per class). Output [N,C].</summary>
+/// <summary>Class logits from the deepest features through fastai's pooled head
+/// (<see cref="PooledMlp"/>): single-label (softmax) or multi-label (a sigmoid per class).
+/// Output [N,C].</summary>
 internal sealed class ClassHead : Head
 {
-    private readonly Linear fc;
+    private readonly PooledMlp head;
     private readonly string _name;
     private readonly string[] _classes;
 
@@ -28,7 +27,7 @@ internal sealed class ClassHead : Head
         _name = name;
         _classes = [.. classNames];
         MultiLabel = multiLabel;
-        fc = Linear(backbone.Features[^1].Channels, _classes.Length);
+        head = new PooledMlp(backbone.Features[^1].Channels, 256, _classes.Length);
         RegisterComponents();
     }
 
@@ -40,8 +39,7 @@ internal sealed class ClassHead : Head
 
     public override Tensor forward(Tensor[] features)
     {
-        using var scope = NewDisposeScope();
-        return fc.forward(features[^1].mean([2, 3])).MoveToOuterDisposeScope();
+        return head.forward(features[^1]);
     }
 
     public override ManifestOutput Describe() => new()
@@ -56,7 +54,6 @@ internal sealed class ClassHead : Head
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
-        string pooled = g.Node("Flatten", [g.Node("GlobalAveragePool", [inputs[^1]])], OnnxGraphBuilder.Attr("axis", 1L));
-        return [g.Emit(fc, pooled, nameof(fc))];
+        return g.Emit(head, [inputs[^1]], nameof(head));
     }
 }

@@ -4,23 +4,20 @@ using System.Linq;
 using HeadTracker.Runtime.Models;
 using HeadTracker.Trainer.Models.Backbones;
 using HeadTracker.Trainer.Onnx;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracker.Trainer.Models.Heads;
 
 /// <summary>
-/// Continuous targets (an age, a count; any number of scalars) from globally pooled deepest
-/// features through a hidden layer. The last layer works in standardised units and the head maps
+/// Continuous targets (an age, a count; any number of scalars) from the deepest features through
+/// fastai's pooled head (<see cref="PooledMlp"/>). The last layer works in standardised units and the head maps
 /// them back (times the training data's std, plus its mean), so the output, exported or not, is
 /// in the targets' own units; with a y_range a sigmoid squashes it into [lo, hi] instead.
 /// Output [N,V].
 /// </summary>
 internal sealed class ValueHead : Head
 {
-    private readonly Linear hidden;
-    private readonly Linear fc;
+    private readonly PooledMlp head;
     private readonly string _name;
     private readonly string[] _names;
     private readonly float[] _mean, _std;
@@ -39,8 +36,7 @@ internal sealed class ValueHead : Head
         _mean = mean is { } m && m.Count == _names.Length ? [.. m] : new float[_names.Length];
         _std = std is { } s && s.Count == _names.Length ? [.. s.Select(v => v > 0 ? v : 1f)] : [.. Enumerable.Repeat(1f, _names.Length)];
         _range = range;
-        hidden = Linear(backbone.Features[^1].Channels, width);
-        fc = Linear(width, _names.Length);
+        head = new PooledMlp(backbone.Features[^1].Channels, width, _names.Length);
         RegisterComponents();
     }
 
@@ -54,7 +50,7 @@ internal sealed class ValueHead : Head
     public override Tensor forward(Tensor[] features)
     {
         using var scope = NewDisposeScope();
-        Tensor raw = fc.forward(functional.relu(hidden.forward(features[^1].mean([2, 3]))));
+        Tensor raw = head.forward(features[^1]);
         Tensor y = _range is { } r
             ? (raw.sigmoid() * (r[1] - r[0])) + r[0]
             : (raw * tensor(_std)) + tensor(_mean);
@@ -73,8 +69,7 @@ internal sealed class ValueHead : Head
 
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
-        string pooled = g.Node("Flatten", [g.Node("GlobalAveragePool", [inputs[^1]])], OnnxGraphBuilder.Attr("axis", 1L));
-        string raw = g.Emit(fc, g.Node("Relu", [g.Emit(hidden, pooled, nameof(hidden))]), nameof(fc));
+        string raw = g.Emit(head, [inputs[^1]], nameof(head)).Single();
         if (_range is { } r)
         {
             string s = g.Node("Sigmoid", [raw]);
