@@ -36,25 +36,25 @@ task() {
       run fashion --data "$fashion" --format idx -- \
         --heads class --size 32 --batch 64 --freeze-epochs 0 --epochs 10 --lr 4e-3 --lr-mult 3 --seed 1 ;;
     count)
-      [[ -d "$work/data/count-1-5" ]] || "${train[@]}" synth-count --out "$work/data/count-1-5" --count 4000 --min 1 --max 5 --size 64 --seed 1
+      [[ -d "$work/data/count-1-5" ]] || "${train[@]}" synth-count --out "$work/data/count-1-5" --count 3000 --min 1 --max 5 --size 64 --seed 1
       run count --data "$work/data/count-1-5" --format folder -- \
         --heads class --size 64 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 ;;
     count-dense)
-      [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 4000 --min 45 --max 50 --size 128 --seed 1
+      [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 2000 --min 45 --max 50 --size 128 --seed 1
       run count-dense --data "$work/data/count-45-50" --format folder -- \
         --heads class --size 128 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 ;;
     count-dense-better)
-      [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 4000 --min 45 --max 50 --size 128 --seed 1
+      [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 2000 --min 45 --max 50 --size 128 --seed 1
       run count-dense-better --data "$work/data/count-45-50" --format folder -- \
         --heads class --size 128 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 --augment no-crop ;;
     multilabel)
-      [[ -d "$work/data/mosaic" ]] || "${train[@]}" mosaic --out "$work/data/mosaic" --count 20000 --seed 1
+      [[ -d "$work/data/mosaic" ]] || "${train[@]}" mosaic --out "$work/data/mosaic" --count 8000 --seed 1
       run multilabel --data "$work/data/mosaic/labels.csv" --format csv -- \
-        --heads class --size 64 --batch 64 --freeze-epochs 0 --epochs 8 --lr 4e-3 --lr-mult 3 --seed 1 ;;
+        --heads class --size 64 --freeze-epochs 1 --epochs 8 --lr 1e-2 --lr-mult 10 --seed 1 ;;
     segmentation)
-      [[ -d "$work/data/parts" ]] || "${train[@]}" synth --out "$work/data/parts" --count 6000 --size 96 --seed 1 --parts
+      [[ -d "$work/data/parts" ]] || "${train[@]}" synth --out "$work/data/parts" --count 3000 --size 64 --seed 1 --parts
       run segmentation --data "$work/data/parts" --format segmentation -- \
-        --heads mask --size 96 --mask-stride 4 --freeze-epochs 1 --epochs 8 --lr 1e-2 --lr-mult 10 --seed 1 ;;
+        --heads mask --size 64 --freeze-epochs 1 --epochs 8 --lr 1e-2 --lr-mult 10 --seed 1 ;;
     *) echo "tasks: unknown task '$1' (fashion, count, count-dense, count-dense-better, multilabel, segmentation)" >&2; exit 2 ;;
   esac
 }

@@ -123,7 +123,8 @@ public sealed class LoaderTests : IDisposable
         Dataset d = Loaders.Segmentation(Path.Combine(_dir, "seg"));
         DataItem item = Assert.Single(d.Items);
         Assert.EndsWith("street_P.png", item.Label.Mask, StringComparison.Ordinal);
-        Assert.Equal(["Void", "Road", "Car"], d.Classes);
+        Assert.Equal(["Void", "Road", "Car"], d.MaskCodes);
+        Assert.Empty(d.Classes);
         Assert.Contains("alone.png: no mask", d.Skipped.First[0], StringComparison.Ordinal);
     }
 
