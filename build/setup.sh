@@ -26,8 +26,9 @@ say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # OpenCvSharp's native library needs GTK 3; the demo needs GLFW (windows), EGL + Mesa (headless),
-# and Xvfb for the windowed tests on machines with no display.
-default_apt_packages="libgtk-3-0 libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth"
+# and Xvfb for the windowed tests on machines with no display; Mono (mcs, and libmono-2.0 for
+# embedding) and a C compiler run the runtime DLL the way a Unity-style game does (the Mono host test).
+default_apt_packages="libgtk-3-0 libglfw3 libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth mono-devel gcc libc6-dev"
 
 setup_apt() {
   local list="${1:-${HEADTRACKER_APT_PACKAGES:-$default_apt_packages}}"

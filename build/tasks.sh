@@ -34,7 +34,7 @@ task() {
   case "$1" in
     fashion)
       run fashion --data "$fashion" --format idx -- \
-        --heads class --size 32 --batch 64 --freeze-epochs 0 --epochs 10 --lr 4e-3 --lr-mult 3 --seed 1 ;;
+        --heads class --size 32 --batch 64 --freeze-epochs 0 --epochs 16 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
     count)
       [[ -d "$work/data/count-1-5" ]] || "${train[@]}" synth-count --out "$work/data/count-1-5" --count 3000 --min 1 --max 5 --size 64 --seed 1
       run count --data "$work/data/count-1-5" --format folder -- \

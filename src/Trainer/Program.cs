@@ -289,7 +289,7 @@ internal static partial class Program
         public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
         public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
         public Option<string> YRange { get; } = Text("--y-range", "center, keypoints and value heads: the output range LOW,HIGH (fastai's y_range; a sigmoid squashes into it).");
-        public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, or no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted).");
+        public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted), or flip (mirror images only).");
 
         public void AddTo(Command c)
         {

@@ -91,7 +91,7 @@ internal sealed class KeypointPose
     /// <param name="rotation">Receives the head's rotation, row-major (see <see cref="Rotation"/>).</param>
     /// <param name="centre">Receives the head centre in camera coordinates, cm.</param>
     /// <returns>False when there is no plausible solution (non-finite, or behind the camera).</returns>
-    public bool Solve(ReadOnlySpan<float> keypoints, int width, int height, double horizontalFovDegrees, Span<double> rotation, out (double X, double Y, double Z) centre)
+    public bool Solve(Span<float> keypoints, int width, int height, double horizontalFovDegrees, Span<double> rotation, out (double X, double Y, double Z) centre)
     {
         centre = default;
         for (int i = 0; i < _source.Length; i++)
@@ -247,7 +247,7 @@ internal sealed class KeypointPose
     }
 
     /// <summary>Sum of squared reprojection errors of a candidate pose, in pixels².</summary>
-    private double Error(ReadOnlySpan<double> r, ReadOnlySpan<double> t, double f, double cx, double cy)
+    private double Error(Span<double> r, Span<double> t, double f, double cx, double cy)
     {
         double sum = 0;
         for (int i = 0; i < _object.Length; i++)
@@ -269,7 +269,7 @@ internal sealed class KeypointPose
     }
 
     /// <summary>Solves (JᵀJ + λ·diag(JᵀJ)) s = -Jᵀr by Gaussian elimination with partial pivoting.</summary>
-    private static bool SolveDamped(ReadOnlySpan<double> jtj, ReadOnlySpan<double> jtr, double lambda, Span<double> step)
+    private static bool SolveDamped(Span<double> jtj, Span<double> jtr, double lambda, Span<double> step)
     {
         Span<double> a = stackalloc double[42]; // 6 x 7, augmented
         for (int i = 0; i < 6; i++)
@@ -338,7 +338,7 @@ internal sealed class KeypointPose
         return true;
     }
 
-    private static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
+    private static void Multiply(Span<double> a, Span<double> b, Span<double> result)
     {
         for (int i = 0; i < 3; i++)
         {
@@ -371,7 +371,7 @@ internal sealed class KeypointPose
     }
 
     /// <summary>The rotation matrix of a rotation vector (axis times angle in radians).</summary>
-    public static void Rodrigues(ReadOnlySpan<double> v, Span<double> r)
+    public static void Rodrigues(Span<double> v, Span<double> r)
     {
         double theta = Math.Sqrt((v[0] * v[0]) + (v[1] * v[1]) + (v[2] * v[2]));
         if (theta < 1e-12)

@@ -34,7 +34,7 @@ internal static class Rotation
 
     /// <summary>Yaw, pitch, roll in degrees of a rotation matrix (row-major), inverse of
     /// <see cref="FromEuler"/> for pitch within ±90°.</summary>
-    public static (double Yaw, double Pitch, double Roll) ToEuler(ReadOnlySpan<double> r)
+    public static (double Yaw, double Pitch, double Roll) ToEuler(Span<double> r)
     {
         double pitch = Math.Asin(Math.Max(-1.0, Math.Min(1.0, -r[5])));
         double yaw = Math.Atan2(r[2], r[8]);
@@ -43,7 +43,7 @@ internal static class Rotation
     }
 
     /// <summary>Float overload for model outputs.</summary>
-    public static (double Yaw, double Pitch, double Roll) ToEuler(ReadOnlySpan<float> r)
+    public static (double Yaw, double Pitch, double Roll) ToEuler(Span<float> r)
     {
         Span<double> d = stackalloc double[9];
         for (int i = 0; i < 9; i++)
