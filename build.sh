@@ -7,6 +7,7 @@
 #   ./build.sh bench [ARGS...]  run headtracker-bench (see ./build.sh bench --help)
 #   ./build.sh train-default    train models/headtracker-default.onnx from scratch (about 40 min)
 #   ./build.sh tasks [NAME...]  the trainer's classic tasks, measured (README: Tasks)
+#   ./build.sh unity-package    the Unity package (UPM) into out/unity/com.headtracker.runtime
 #   ./build.sh build            build everything (Release)
 #   ./build.sh setup            only the set-up step
 #   ./build.sh help
@@ -17,7 +18,7 @@ cd "$root"
 config="${HEADTRACKER_CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 need_dotnet() {
   command -v dotnet >/dev/null 2>&1 || {
@@ -98,6 +99,11 @@ case "$verb" in
     setup
     dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
     bash "$root/build/tasks.sh" "$@"
+    ;;
+  unity-package)
+    setup
+    dotnet build "$root/src/Unity/HeadTracker.Unity.csproj" -c "$config" -nologo -v quiet
+    bash "$root/build/unity-package.sh"
     ;;
   help | -h | --help) usage ;;
   *) echo "error: unknown verb '$verb'." >&2; usage >&2; exit 2 ;;
