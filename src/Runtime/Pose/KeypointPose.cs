@@ -5,6 +5,8 @@ using Native = OpenCvSharp.Internal.NativeMethods;
 
 namespace HeadTracker.Runtime.Pose;
 
+// Inputs are Span<T>, not ReadOnlySpan<T>, on purpose: under Mono (Unity-style games) netstandard2.1
+// code that indexes or pins a ReadOnlySpan<T> throws MissingMethodException (MonoHostTests scans for it).
 /// <summary>
 /// 6-DoF head pose from 2-D keypoints against a generic 3-D face, through a pinhole camera of a
 /// given horizontal field of view. The first frame (and any after a failure) is solved by OpenCV's

@@ -2,6 +2,8 @@ using System;
 
 namespace HeadTracker.Runtime.Pose;
 
+// Inputs are Span<T>, not ReadOnlySpan<T>, on purpose: under Mono (Unity-style games) netstandard2.1
+// code that indexes or pins a ReadOnlySpan<T> throws MissingMethodException (MonoHostTests scans for it).
 /// <summary>
 /// Head rotations as 3x3 row-major matrices and as yaw, pitch, roll in degrees, in camera
 /// coordinates (x right, y down, z away from the camera). The head's own axes are x toward its
