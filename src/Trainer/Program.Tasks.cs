@@ -25,12 +25,13 @@ internal static partial class Program
         public Option<string> Labels { get; } = Text("--labels", "idx with an images file as --data: its labels file.");
         public Option<string> LabelRegex { get; } = Text("--label-regex", "folder: label each image by the first group of this regex on its file name (fastai's RegexLabeller), e.g. '(.+)_\\d+.jpg$'.");
         public Option<string> ValueColumns { get; } = Text("--value-columns", "csv: columns of continuous targets for a value head, comma-separated (e.g. age).");
+        public Option<string> LabelAsValue { get; } = Text("--label-as-value", "folder: the labels are numbers (e.g. a folder per count); learn them as one value of this name with a value head (--heads value) instead of as classes.");
         public Option<double?> ValidPct { get; } = Share("--valid-pct", "Hold out this share of items at random when the data carries no split (default: 10% of identities, or of items where there are none).");
         public Option<string> ValidGroups { get; } = Text("--valid-groups", "Identities to hold out for validation, comma-separated (overrides the data's own split).");
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Format, Images, Labels, LabelRegex, ValueColumns, ValidPct, ValidGroups })
+            foreach (Option o in new Option[] { Data, Format, Images, Labels, LabelRegex, ValueColumns, LabelAsValue, ValidPct, ValidGroups })
             {
                 c.Options.Add(o);
             }
@@ -47,6 +48,7 @@ internal static partial class Program
                 Labels = r.GetValue(Labels),
                 LabelRegex = r.GetValue(LabelRegex),
                 ValueColumns = r.GetValue(ValueColumns) is { } v ? CliArgs.List(v) : [],
+                LabelAsValue = r.GetValue(LabelAsValue),
                 ValidPct = r.GetValue(ValidPct),
                 ValidGroups = r.GetValue(ValidGroups) is { } g ? CliArgs.List(g) : [],
                 Seed = seed,

@@ -90,6 +90,34 @@ public sealed class TaskTests : IDisposable
     }
 
     [Fact]
+    public void Counting_circles_as_a_value_with_label_as_value()
+    {
+        string data = Path.Combine(_dir, "count-value");
+        var synth = Cli("synth-count", "--out", data, "--count", "360", "--min", "1", "--max", "3", "--size", "64", "--seed", "4");
+        Assert.True(synth.ExitCode == 0, synth.All);
+
+        // The folder names become one value named count; a label that is no number is named.
+        Dataset d = new DataSpec { Format = "folder", Paths = [data], LabelAsValue = "count" }.Load();
+        Assert.Equal(["count"], d.ValueNames);
+        Assert.Empty(d.Classes);
+        Assert.All(d.Items, i => Assert.Contains(i.Label.Values!.Single(), new[] { 1.0, 2.0, 3.0 }));
+        Directory.CreateDirectory(Path.Combine(data, "train", "many"));
+        File.Copy(Directory.GetFiles(Path.Combine(data, "train", "1"))[0], Path.Combine(data, "train", "many", "odd.png"));
+        var bad = Assert.Throws<InvalidDataException>(() => new DataSpec { Format = "folder", Paths = [data], LabelAsValue = "count" }.Load());
+        Assert.Contains("odd.png", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("--label-as-value", bad.Message, StringComparison.Ordinal);
+        Directory.Delete(Path.Combine(data, "train", "many"), recursive: true);
+
+        string run = Path.Combine(_dir, "count-value-run");
+        string[] dataArgs = ["--data", data, "--format", "folder", "--label-as-value", "count"];
+        var m = Train(run, [.. dataArgs, "--heads", "value", "--freeze-epochs", "1", "--epochs", "8", "--lr", "1e-2", "--lr-mult", "10", "--augment", "no-crop"]);
+        Assert.True(m["value_mae"] < 0.5, $"count MAE {m["value_mae"]} (always answering 2 gives 0.67)");
+        Assert.True(m["value_exact"] > 0.5, $"rounded count right for {m["value_exact"]:P0} (always 2: 33%)");
+        var e = Eval(run, dataArgs);
+        Agree(m["value_mae"], e["value_mae"], "value_mae");
+    }
+
+    [Fact]
     public void A_regex_labels_images_by_file_name_and_a_bad_regex_is_named()
     {
         string flat = Path.Combine(_dir, "pets");

@@ -38,6 +38,10 @@ internal sealed record DataSpec
     /// <summary>csv: columns holding continuous targets (a value head).</summary>
     public IReadOnlyList<string> ValueColumns { get; init; } = [];
 
+    /// <summary>folder: the label (folder name or regex group) is a number, learned as one value
+    /// of this name by a value head instead of as a class (counting as regression).</summary>
+    public string? LabelAsValue { get; init; }
+
     /// <summary>idx: class names in label order (default Fashion-MNIST's).</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
@@ -81,7 +85,17 @@ internal sealed record DataSpec
             throw new ArgumentException($"option --value-columns: columns of --format csv, not {Format}");
         }
 
+        if (LabelAsValue != null && Format != "folder")
+        {
+            throw new ArgumentException($"option --label-as-value: turns the labels of --format folder into values, not those of {Format}");
+        }
+
         string path = Paths[0];
+        if (LabelAsValue != null)
+        {
+            return LabelsToValues(Loaders.Loaders.FolderPerClass(path, Strict, LabelRegex), LabelAsValue);
+        }
+
         string CsvDir() => Images ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
         return Format switch
         {
@@ -116,6 +130,25 @@ internal sealed record DataSpec
         }
 
         return (split, train, valid);
+    }
+
+    /// <summary>Each item's one class label, a number, becomes its value <paramref name="name"/>.</summary>
+    /// <exception cref="InvalidDataException">A label is not a number; the message names the image.</exception>
+    private static Dataset LabelsToValues(Dataset d, string name)
+    {
+        var items = new List<DataItem>(d.Items.Count);
+        foreach (DataItem item in d.Items)
+        {
+            string label = item.Label.Classes is [string only] ? only : "";
+            if (!double.TryParse(label, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                throw new InvalidDataException($"{item.ImagePath}: option --label-as-value needs a numeric label, got '{label}'");
+            }
+
+            items.Add(item with { Label = item.Label with { Classes = null, Values = [value] } });
+        }
+
+        return new Dataset(d.Source, items, [], d.Skipped) { ValueNames = [name] };
     }
 
     private Dataset Jsonl()

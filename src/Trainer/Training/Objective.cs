@@ -335,6 +335,15 @@ internal sealed class Objective
             }
 
             Add("value_mae", sum / v);
+
+            // Share of items whose every value, rounded, is its target: accuracy for counts.
+            bool exact = true;
+            for (int j = 0; j < v; j++)
+            {
+                exact &= Math.Abs(Math.Round(o[(i * v) + j]) - b.Values[(i * v) + j]) < 1e-6;
+            }
+
+            Add("value_exact", exact ? 1 : 0);
         }
 
         private void AddClass(float[] o, Batch b, int i, bool multiLabel)

@@ -222,7 +222,7 @@ internal static class TrainRun
         "mask" => ["mask_iou"],
         "class" when h.MultiLabel => ["accuracy_multi", "f1_macro"],
         "class" => ["error_rate", "accuracy"],
-        "value" => ["value_mae"],
+        "value" => ["value_mae", "value_exact"],
         _ => [],
     };
 
