@@ -54,7 +54,7 @@ task() {
     multilabel)
       [[ -d "$work/data/mosaic-24k" ]] || "${train[@]}" mosaic --out "$work/data/mosaic-24k" --count 24000 --seed 1
       run multilabel --data "$work/data/mosaic-24k/labels.csv" --format csv -- \
-        --heads class --size 64 --freeze-epochs 0 --epochs 12 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
+        --heads class --size 64 --freeze-epochs 0 --epochs 18 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
     segmentation)
       [[ -d "$work/data/parts" ]] || "${train[@]}" synth --out "$work/data/parts" --count 3000 --size 64 --seed 1 --parts
       run segmentation --data "$work/data/parts" --format segmentation -- \
