@@ -52,9 +52,9 @@ task() {
       run count-dense-value --data "$work/data/count-45-50" --format folder --label-as-value count -- \
         --heads value --size 128 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 --augment no-crop ;;
     multilabel)
-      [[ -d "$work/data/mosaic-24k" ]] || "${train[@]}" mosaic --out "$work/data/mosaic-24k" --count 24000 --seed 1
-      run multilabel --data "$work/data/mosaic-24k/labels.csv" --format csv -- \
-        --heads class --size 64 --freeze-epochs 0 --epochs 18 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
+      [[ -d "$work/data/mosaic-32k" ]] || "${train[@]}" mosaic --out "$work/data/mosaic-32k" --count 32000 --seed 1
+      run multilabel --data "$work/data/mosaic-32k/labels.csv" --format csv -- \
+        --heads class --size 64 --freeze-epochs 0 --epochs 16 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
     segmentation)
       [[ -d "$work/data/parts" ]] || "${train[@]}" synth --out "$work/data/parts" --count 3000 --size 64 --seed 1 --parts
       run segmentation --data "$work/data/parts" --format segmentation -- \
