@@ -161,41 +161,36 @@ public sealed class MonoHostTests(MonoHostFixture f) : IClassFixture<MonoHostFix
         return sxy / Math.Sqrt(sxx * syy);
     }
 
-    private static string? ParentTypeName(MetadataReader md, EntityHandle parent)
+    private static string? ParentTypeName(MetadataReader md, EntityHandle parent) =>
+        TypeOf(md, parent) is { } t ? md.GetString(md.GetTypeReference(t).Name) : null;
+
+    private static bool IsNestedInReadOnlySpan(MetadataReader md, EntityHandle parent) =>
+        TypeOf(md, parent) is { } t
+        && md.GetTypeReference(t).ResolutionScope is { Kind: HandleKind.TypeReference } scope
+        && md.GetString(md.GetTypeReference((TypeReferenceHandle)scope).Name) == "ReadOnlySpan`1";
+
+    /// <summary>The type a member reference's parent names: itself, or the generic type of an
+    /// instance (a TypeSpec blob: GENERICINST, CLASS or VALUETYPE, then the type).</summary>
+    private static TypeReferenceHandle? TypeOf(MetadataReader md, EntityHandle parent)
     {
-        switch (parent.Kind)
+        if (parent.Kind == HandleKind.TypeReference)
         {
-            case HandleKind.TypeReference:
-                return md.GetString(md.GetTypeReference((TypeReferenceHandle)parent).Name);
-            case HandleKind.TypeSpecification:
-                // A generic instance: its blob starts with GENERICINST, CLASS/VALUETYPE, then the type.
-                BlobReader blob = md.GetBlobReader(md.GetTypeSpecification((TypeSpecificationHandle)parent).Signature);
-                if (blob.ReadSignatureHeader().RawValue != (byte)SignatureTypeCode.GenericTypeInstance)
-                {
-                    return null;
-                }
-
-                blob.ReadByte();
-                EntityHandle type = blob.ReadTypeHandle();
-                return type.Kind == HandleKind.TypeReference ? md.GetString(md.GetTypeReference((TypeReferenceHandle)type).Name) : null;
-            default:
-                return null;
+            return (TypeReferenceHandle)parent;
         }
-    }
 
-    private static bool IsNestedInReadOnlySpan(MetadataReader md, EntityHandle parent)
-    {
         if (parent.Kind != HandleKind.TypeSpecification)
         {
-            return false;
+            return null;
         }
 
         BlobReader blob = md.GetBlobReader(md.GetTypeSpecification((TypeSpecificationHandle)parent).Signature);
-        blob.ReadSignatureHeader();
+        if (blob.ReadSignatureHeader().RawValue != (byte)SignatureTypeCode.GenericTypeInstance)
+        {
+            return null;
+        }
+
         blob.ReadByte();
         EntityHandle type = blob.ReadTypeHandle();
-        return type.Kind == HandleKind.TypeReference
-            && md.GetTypeReference((TypeReferenceHandle)type).ResolutionScope is { Kind: HandleKind.TypeReference } scope
-            && md.GetString(md.GetTypeReference((TypeReferenceHandle)scope).Name) == "ReadOnlySpan`1";
+        return type.Kind == HandleKind.TypeReference ? (TypeReferenceHandle)type : null;
     }
 }

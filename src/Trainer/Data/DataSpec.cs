@@ -91,13 +91,8 @@ internal sealed record DataSpec
         }
 
         string path = Paths[0];
-        if (LabelAsValue != null)
-        {
-            return LabelsToValues(Loaders.Loaders.FolderPerClass(path, Strict, LabelRegex), LabelAsValue);
-        }
-
         string CsvDir() => Images ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
-        return Format switch
+        Dataset d = Format switch
         {
             "jsonl" => Jsonl(),
             "folder" => Loaders.Loaders.FolderPerClass(path, Strict, LabelRegex),
@@ -110,6 +105,7 @@ internal sealed record DataSpec
             "biwi" => Loaders.Loaders.Biwi(path, Strict),
             _ => throw new ArgumentException($"option --format: '{Format}'"),
         };
+        return LabelAsValue != null ? LabelsToValues(d, LabelAsValue) : d;
     }
 
     /// <summary>Reads the data set and splits it: named groups when given; else the split the

@@ -324,10 +324,13 @@ internal sealed class Objective
         {
             int v = names.Length;
             double sum = 0;
+            bool exact = true; // every value, rounded, is its target: accuracy for counts
             for (int j = 0; j < v; j++)
             {
-                double error = Math.Abs(o[(i * v) + j] - b.Values[(i * v) + j]);
+                float predicted = o[(i * v) + j], target = b.Values[(i * v) + j];
+                double error = Math.Abs(predicted - target);
                 sum += error;
+                exact &= Math.Abs(Math.Round(predicted) - target) < 1e-6;
                 if (v > 1)
                 {
                     Add($"mae_{names[j]}", error);
@@ -335,14 +338,6 @@ internal sealed class Objective
             }
 
             Add("value_mae", sum / v);
-
-            // Share of items whose every value, rounded, is its target: accuracy for counts.
-            bool exact = true;
-            for (int j = 0; j < v; j++)
-            {
-                exact &= Math.Abs(Math.Round(o[(i * v) + j]) - b.Values[(i * v) + j]) < 1e-6;
-            }
-
             Add("value_exact", exact ? 1 : 0);
         }
 
