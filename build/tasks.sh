@@ -3,7 +3,7 @@
 # its data from what ./build.sh fetches, trains with the project's trainer, scores the exported
 # ONNX model with `eval` (ONNX Runtime) and looks at its errors with `interpret`. Run through
 # `./build.sh tasks NAME...`; NAME is one of: fashion, count, count-dense, count-dense-better,
-# count-dense-value, multilabel, segmentation (none: all). Work goes to $HEADTRACKER_TASKS_DIR (default out/tasks).
+# count-dense-value, count-dense-density, multilabel, segmentation (none: all). Work goes to $HEADTRACKER_TASKS_DIR (default out/tasks).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,17 +51,21 @@ task() {
       [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 2000 --min 45 --max 50 --size 128 --seed 1
       run count-dense-value --data "$work/data/count-45-50" --format folder --label-as-value count -- \
         --heads value --size 128 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 --augment no-crop ;;
+    count-dense-density)
+      [[ -d "$work/data/count-45-50" ]] || "${train[@]}" synth-count --out "$work/data/count-45-50" --count 2000 --min 45 --max 50 --size 128 --seed 1
+      run count-dense-density --data "$work/data/count-45-50" --format folder --label-as-value count -- \
+        --heads value --value-head density --size 128 --freeze-epochs 1 --epochs 10 --lr 1e-2 --lr-mult 10 --seed 1 --augment no-crop ;;
     multilabel)
       [[ -d "$work/data/mosaic-32k" ]] || "${train[@]}" mosaic --out "$work/data/mosaic-32k" --count 32000 --seed 1
       run multilabel --data "$work/data/mosaic-32k/labels.csv" --format csv -- \
         --heads class --size 64 --freeze-epochs 0 --epochs 16 --lr 4e-3 --lr-mult 3 --wd 0.1 --seed 1 --augment flip ;;
     segmentation)
-      [[ -d "$work/data/parts" ]] || "${train[@]}" synth --out "$work/data/parts" --count 3000 --size 64 --seed 1 --parts
-      run segmentation --data "$work/data/parts" --format segmentation -- \
-        --heads mask --size 64 --freeze-epochs 1 --epochs 8 --lr 1e-2 --lr-mult 10 --seed 1 ;;
-    *) echo "tasks: unknown task '$1' (fashion, count, count-dense, count-dense-better, count-dense-value, multilabel, segmentation)" >&2; exit 2 ;;
+      [[ -d "$work/data/parts128" ]] || "${train[@]}" synth --out "$work/data/parts128" --count 3000 --size 128 --seed 1 --parts
+      run segmentation --data "$work/data/parts128" --format segmentation -- \
+        --heads mask --size 128 --freeze-epochs 1 --epochs 16 --lr 1e-2 --lr-mult 10 --seed 1 ;;
+    *) echo "tasks: unknown task '$1' (fashion, count, count-dense, count-dense-better, count-dense-value, count-dense-density, multilabel, segmentation)" >&2; exit 2 ;;
   esac
 }
 
-if [[ $# -eq 0 ]]; then set -- fashion count count-dense count-dense-better count-dense-value multilabel segmentation; fi
+if [[ $# -eq 0 ]]; then set -- fashion count count-dense count-dense-better count-dense-value count-dense-density multilabel segmentation; fi
 for t in "$@"; do task "$t"; done

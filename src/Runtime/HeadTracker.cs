@@ -6,6 +6,7 @@ using HeadTracker.Runtime.Capture;
 using HeadTracker.Runtime.Detection;
 using HeadTracker.Runtime.Inference;
 using HeadTracker.Runtime.Output;
+using HeadTracker.Runtime.Pipeline;
 using HeadTracker.Runtime.Pose;
 using HeadTracker.Runtime.Smoothing;
 using OpenCvSharp;
@@ -55,7 +56,7 @@ public sealed class HeadTracker : IDisposable
     private bool _rotationFromKeypoints;
     private BlazeFaceDetector? _detector; // two-stage mode
     private readonly FaceDetections _faces = new();
-    private float _cropX, _cropY, _cropSide; // two-stage mode: the crop the model sees next; side 0 when lost
+    private readonly CropTracker _crop; // two-stage mode: the crop the model sees next
     private long _detections;
     private FrameStages[]? _stageLog;
     private long _stagesLogged, _publishTicks;
@@ -110,12 +111,18 @@ public sealed class HeadTracker : IDisposable
             throw new ArgumentException($"HeadTrackerOptions.CropScale must be in [1, 10], got {options.CropScale}", nameof(options));
         }
 
+        if (!(options.CropDeadband is >= 0 and < 0.5))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.CropDeadband must be in [0, 0.5), got {options.CropDeadband}", nameof(options));
+        }
+
         if (options.CameraWidth < 1 || options.CameraHeight < 1 || options.CameraFps < 1)
         {
             throw new ArgumentException("HeadTrackerOptions: CameraWidth, CameraHeight and CameraFps must be positive", nameof(options));
         }
 
         _options = options;
+        _crop = new CropTracker(options.CropDeadband, 2 * options.CropDeadband);
         _pushed = options.PushedFrames ? new PushedFrameSource() : null;
         _openSource = openSource ?? OpenSource;
         _filters = new IScalarFilter[6];
@@ -328,12 +335,12 @@ public sealed class HeadTracker : IDisposable
                 else
                 {
                     long d0 = Stopwatch.GetTimestamp();
-                    found = _cropSide > 0 || Detect(frame);
+                    found = _crop.Active || Detect(frame);
                     detTicks = Stopwatch.GetTimestamp() - d0;
                     det += detTicks * tick;
                     if (found)
                     {
-                        _model.RunCrop(frame, _cropX, _cropY, _cropSide, outputs);
+                        _model.RunCrop(frame, _crop.X, _crop.Y, _crop.Side, outputs);
                     }
                 }
 
@@ -554,34 +561,29 @@ public sealed class HeadTracker : IDisposable
         }
 
         float[] b = _faces.Boxes;
-        _cropX = (b[0] + b[2]) / 2;
-        _cropY = (b[1] + b[3]) / 2;
-        _cropSide = ClampSide((float)(_options.CropScale * DetectorToFaceWidth * (b[2] - b[0])), frame.Width, frame.Height);
+        _crop.Place((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, ClampSide((float)(_options.CropScale * DetectorToFaceWidth * (b[2] - b[0])), frame.Width, frame.Height));
         return true;
     }
 
     /// <summary>Two-stage mode: the next crop follows the head the model found (its centre, and its
-    /// face width when the model has a box head), or is dropped when the head was lost.</summary>
+    /// face width when the model has a box head) once it leaves the crop's dead band
+    /// (<see cref="CropTracker"/>), or is dropped when the head was lost.</summary>
     private void FollowHead(bool valid, HeadOutputs o, int width, int height)
     {
         if (!valid)
         {
-            _cropSide = 0;
+            _crop.Lose();
             return;
         }
 
+        float side = o.HasBox ? ClampSide((float)(_options.CropScale * (o.Box[2] - o.Box[0])), width, height) : float.NaN;
         if (o.HasCenter)
         {
-            (_cropX, _cropY) = (o.CenterX, o.CenterY);
+            _crop.Follow(o.CenterX, o.CenterY, side);
         }
         else if (o.HasBox)
         {
-            (_cropX, _cropY) = ((o.Box[0] + o.Box[2]) / 2, (o.Box[1] + o.Box[3]) / 2);
-        }
-
-        if (o.HasBox)
-        {
-            _cropSide = ClampSide((float)(_options.CropScale * (o.Box[2] - o.Box[0])), width, height);
+            _crop.Follow((o.Box[0] + o.Box[2]) / 2, (o.Box[1] + o.Box[3]) / 2, side);
         }
     }
 

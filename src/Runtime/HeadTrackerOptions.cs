@@ -94,6 +94,11 @@ public sealed class HeadTrackerOptions
     /// box, ear to ear). Match the training data: faces a third to half of the image wide want 2 to 3.</summary>
     public double CropScale { get; set; } = 2.5;
 
+    /// <summary>Two-stage mode: the crop stays put until the head's centre drifts this share of
+    /// the crop's side from its centre (or the face's size changes by twice this share), so a
+    /// still head gives the model the same input every frame; 0 follows every frame.</summary>
+    public double CropDeadband { get; set; } = 0.04;
+
     /// <summary>Frames whose face probability is below this are not valid (status Searching).</summary>
     public float MinScore { get; set; } = 0.5f;
 

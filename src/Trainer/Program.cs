@@ -285,6 +285,7 @@ internal static partial class Program
         public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
         public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
         public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map) or heatmap (soft-argmax over heat maps at stride 8). Default regress.");
+        public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
         public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
         public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
         public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
@@ -294,7 +295,7 @@ internal static partial class Program
         public void AddTo(Command c)
         {
             DataOptions.AddTo(c);
-            foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, NoAugment, Augment, MaskStride, MaskWidth, PointHead, MultiLabel, SingleLabel, Threshold, YRange })
+            foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, NoAugment, Augment, MaskStride, MaskWidth, PointHead, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
             {
                 c.Options.Add(o);
             }
@@ -318,6 +319,9 @@ internal static partial class Program
             MaskWidth = r.GetValue(MaskWidth),
             PointLocator = r.GetValue(PointHead) is { } ph
                 ? ph is "regress" or "heatmap" ? ph : throw new ArgumentException($"option --point-head: '{ph}' is not regress or heatmap")
+                : null,
+            ValueLocator = r.GetValue(ValueHead) is { } vh
+                ? vh is "pooled" or "density" ? vh : throw new ArgumentException($"option --value-head: '{vh}' is not pooled or density")
                 : null,
             Options = new TrainOptions
             {

@@ -118,6 +118,27 @@ public sealed class TaskTests : IDisposable
     }
 
     [Fact]
+    public void Counting_many_circles_by_summing_a_density_map()
+    {
+        string data = Path.Combine(_dir, "count-density");
+        var synth = Cli("synth-count", "--out", data, "--count", "360", "--min", "8", "--max", "12", "--size", "64", "--seed", "4");
+        Assert.True(synth.ExitCode == 0, synth.All);
+        string[] dataArgs = ["--data", data, "--format", "folder", "--label-as-value", "count"];
+
+        var wrong = Cli(["train", .. dataArgs, "--heads", "value", "--value-head", "sum", "--out", Path.Combine(_dir, "count-density-bad")]);
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("--value-head", wrong.All, StringComparison.Ordinal);
+
+        // A hand run (2 cores): MAE 0.40, 66% exact; always answering 10 gives MAE 1.2 and 20%.
+        string run = Path.Combine(_dir, "count-density-run");
+        var m = Train(run, [.. dataArgs, "--heads", "value", "--value-head", "density", "--freeze-epochs", "1", "--epochs", "8", "--lr", "1e-2", "--lr-mult", "10", "--augment", "no-crop"]);
+        Assert.True(m["value_mae"] < 0.7, $"count MAE {m["value_mae"]} (always 10: 1.2)");
+        Assert.True(m["value_exact"] > 0.35, $"rounded count right for {m["value_exact"]:P0} (always 10: 20%)");
+        var e = Eval(run, dataArgs);
+        Agree(m["value_mae"], e["value_mae"], "value_mae");
+    }
+
+    [Fact]
     public void A_regex_labels_images_by_file_name_and_a_bad_regex_is_named()
     {
         string flat = Path.Combine(_dir, "pets");

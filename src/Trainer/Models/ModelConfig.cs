@@ -38,11 +38,12 @@ internal sealed record HeadConfig
     /// <summary>class: several labels may hold at once.</summary>
     public bool MultiLabel { get; init; }
 
-    /// <summary>mask: decoder width.</summary>
+    /// <summary>mask, and value with the density locator: decoder width.</summary>
     public int? Width { get; init; }
 
     /// <summary>center and keypoints: "regress" (default; a fully connected layer on the deepest
-    /// map) or "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8).</summary>
+    /// map) or "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8). value:
+    /// "pooled" (default; fastai's pooled head) or "density" (the sum of a per-pixel density map).</summary>
     public string? Locator { get; init; }
 
     /// <summary>mask: the finest feature stride the decoder reaches (default: the backbone's
@@ -57,8 +58,9 @@ internal sealed record HeadConfig
     /// kinds it applies to (classes to class, stride and width to mask, locator to center and keypoints).</summary>
     /// <param name="maskCodes">Segmentation codes: a mask head then has one channel per code.</param>
     /// <param name="values">Value names, with the targets' mean and std.</param>
+    /// <param name="valueLocator">value: "pooled" or "density" (null: pooled).</param>
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
-        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null) => new()
+        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null) => new()
     {
         Kind = kind,
         ClassNames = kind == "class" ? classes : kind == "mask" && maskCodes is { Length: > 0 } ? maskCodes : null,
@@ -68,8 +70,8 @@ internal sealed record HeadConfig
         YRange = kind is "center" or "keypoints" or "value" ? yRange : null,
         MultiLabel = kind == "class" && multiLabel,
         Stride = kind == "mask" ? maskStride : null,
-        Width = kind == "mask" ? maskWidth : null,
-        Locator = kind is "center" or "keypoints" ? locator : null,
+        Width = kind == "mask" || (kind == "value" && valueLocator == "density") ? maskWidth : null,
+        Locator = kind is "center" or "keypoints" ? locator : kind == "value" && valueLocator == "density" ? valueLocator : null,
     };
 }
 
@@ -162,9 +164,9 @@ internal sealed record ModelConfig
                 throw new InvalidDataException($"{source}: heads: the mask head '{h.OutputName}' segments {h.ClassNames.Length} class; give none (head or not) or at least 2");
             }
 
-            if (h.Locator is { } l && (l is not ("regress" or "heatmap") || h.Kind is not ("center" or "keypoints")))
+            if (h.Locator is { } l && !(h.Kind is "center" or "keypoints" ? l is "regress" or "heatmap" : h.Kind == "value" && l is "pooled" or "density"))
             {
-                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress or heatmap");
+                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress or heatmap, value heads pooled or density");
             }
 
             if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))

@@ -95,7 +95,7 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
         "pose" => new PoseHead(h.OutputName, backbone, trunk),
         "class" => new ClassHead(h.OutputName, backbone, h.ClassNames!, h.MultiLabel),
         "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32, h.Stride, h.ClassNames),
-        "value" => new ValueHead(h.OutputName, backbone, h.ValueNames!, h.ValueMean, h.ValueStd, h.YRange),
+        "value" => new ValueHead(h.OutputName, backbone, h.ValueNames!, h.ValueMean, h.ValueStd, h.YRange, h.Locator == "density", h.Width),
         _ => throw new ArgumentException($"unknown head kind '{h.Kind}'"),
     };
 }

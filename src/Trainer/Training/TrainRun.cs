@@ -50,6 +50,9 @@ internal sealed record TrainRequest
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
 
+    /// <summary>Value head: pooled or density (null: pooled).</summary>
+    public string? ValueLocator { get; init; }
+
     public TrainOptions Options { get; init; } = new();
 }
 
@@ -99,7 +102,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange) with
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange, r.ValueLocator) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
             })],

@@ -33,11 +33,13 @@ internal sealed class MaskHead : Head
     /// <param name="stride">The finest feature stride to decode to; null: the backbone's finest.</param>
     /// <param name="codes">Segmentation classes, one channel each (softmax); null: one channel
     /// of head-or-not logits (sigmoid).</param>
-    public MaskHead(string name, Backbone backbone, int width = 32, int? stride = null, IReadOnlyList<string>? codes = null)
+    /// <param name="maps">Without codes: how many maps (a density per value, <see cref="ValueHead"/>).</param>
+    public MaskHead(string name, Backbone backbone, int width = 32, int? stride = null, IReadOnlyList<string>? codes = null, int maps = 1)
         : base(nameof(MaskHead))
     {
         _name = name;
         _codes = codes is { Count: > 1 } ? [.. codes] : null;
+        Channels = _codes?.Length ?? maps;
         _height = backbone.Preprocessing.Height;
         _width = backbone.Preprocessing.Width;
         IReadOnlyList<FeatureInfo> f = backbone.Features;
@@ -80,8 +82,15 @@ internal sealed class MaskHead : Head
         RegisterComponents();
     }
 
-    /// <summary>Output channels: 1 (head or not), or one per segmentation class.</summary>
-    public int Channels => _codes?.Length ?? 1;
+    /// <summary>Output channels: 1 (head or not), one per segmentation class, or as asked.</summary>
+    public int Channels { get; }
+
+    /// <summary>Sets every output logit's bias (a density head starts near the targets' mean).</summary>
+    public void InitOutputBias(float value)
+    {
+        using var noGrad = no_grad();
+        output.bias!.fill_(value);
+    }
 
     /// <summary>Stride of the finest feature map decoded; the last upsampling covers it.</summary>
     public int FinestStride { get; }
