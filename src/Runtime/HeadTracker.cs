@@ -560,8 +560,19 @@ public sealed class HeadTracker : IDisposable
             return false;
         }
 
+        // The user is the face nearest the camera: the widest one, not the likeliest.
         float[] b = _faces.Boxes;
-        _crop.Place((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, ClampSide((float)(_options.CropScale * DetectorToFaceWidth * (b[2] - b[0])), frame.Width, frame.Height));
+        int best = 0;
+        for (int i = 1; i < _faces.Count; i++)
+        {
+            if (b[(i * 4) + 2] - b[i * 4] > b[(best * 4) + 2] - b[best * 4])
+            {
+                best = i;
+            }
+        }
+
+        float x0 = b[best * 4], y0 = b[(best * 4) + 1], x1 = b[(best * 4) + 2], y1 = b[(best * 4) + 3];
+        _crop.Place((x0 + x1) / 2, (y0 + y1) / 2, ClampSide((float)(_options.CropScale * DetectorToFaceWidth * (x1 - x0)), frame.Width, frame.Height));
         return true;
     }
 

@@ -29,6 +29,7 @@ internal static class Program
             {
                 "latency" => Latency.Run(ParseLatency(args[1..]), Console.Out),
                 "micro" => Micro.Run(args[1..]),
+                "stability" => Stability.Run(ParseStability(args[1..]), Console.Out),
                 "synth" => Synth(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000),
                 "train" => TrainThroughput.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20),
                 "--help" or "-h" => Help(),
@@ -86,6 +87,48 @@ internal static class Program
         return o;
     }
 
+    private static StabilityOptions ParseStability(string[] args)
+    {
+        var o = new StabilityOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {arg} needs a value");
+            double Number(double min, double max)
+            {
+                string v = Value();
+                return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x >= min && x <= max ? x : throw new ArgumentException($"option {arg} needs a number in [{min}, {max}], got '{v}'");
+            }
+
+            switch (arg)
+            {
+                case "--model": o = o with { Model = Value() }; break;
+                case "--photo": o = o with { Photo = Value() }; break;
+                case "--sigma": o = o with { Sigma = Number(0, 50) }; break;
+                case "--seed": o = o with { Seed = (int)Number(0, int.MaxValue) }; break;
+                case "--min-cutoff": o = o with { MinCutoff = Number(0.001, 100) }; break;
+                case "--beta": o = o with { Beta = Number(0, 100) }; break;
+                case "--dcutoff": o = o with { DerivativeCutoff = Number(0.001, 100) }; break;
+                case "--deadband": o = o with { Deadband = Number(0, 0.49) }; break;
+                case "--out": o = o with { Out = Value() }; break;
+                case "--help" or "-h": HelpStability(); return o with { Help = true };
+                default: throw new ArgumentException($"unknown option '{arg}' for stability (see --help)");
+            }
+        }
+
+        return o;
+    }
+
+    private static void HelpStability()
+    {
+        Console.WriteLine("usage: headtracker-bench stability [--model FILE] [--photo FILE] [--sigma 2] [--seed 15] [--min-cutoff HZ] [--beta B]");
+        Console.WriteLine("                                   [--dcutoff HZ] [--deadband SHARE] [--out out/bench]");
+        Console.WriteLine("       a real photo through the whole two-stage tracker at 30 frames/s: byte-identical frames (raw change),");
+        Console.WriteLine("       a still head under camera noise (raw and filtered jitter, deg and px), and the photo rolling,");
+        Console.WriteLine("       zooming and drifting along a known path (roll error, yaw/pitch wander, centre error, lag);");
+        Console.WriteLine("       filter and dead band default to HeadTrackerOptions'; stability.json in --out");
+    }
+
     private static int Help()
     {
         Console.WriteLine("usage: headtracker-bench [latency] [--model FILE] [--video FILE | --camera N] [--frames 500] [--warmup 50] [--threads 1]");
@@ -93,6 +136,7 @@ internal static class Program
         Console.WriteLine("                         the runtime's pipeline per frame and stage beside a bare InferenceSession.Run,");
         Console.WriteLine("                         OpenCV dnn and the BlazeFace detector; bench.json and latency.png in --out;");
         Console.WriteLine("                         --sweep: every model in models/ x 320x240, 640x480, 1280x720 x 1 and 2 threads");
+        Console.WriteLine("       headtracker-bench stability [--help]   still, noisy and moving real face through the tracker: jitter, lag, error");
         Console.WriteLine("       headtracker-bench micro [BenchmarkDotNet options]   micro-benchmarks of the per-frame functions");
         Console.WriteLine("       headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
         Console.WriteLine("       headtracker-bench train [STEPS]   training images per second of the default architecture at batch 32,");

@@ -1,0 +1,252 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Threading;
+using HeadTracker.Runtime;
+using HeadTracker.Trainer.Synthesis;
+using HeadTracker.Trainer.Training;
+using OpenCvSharp;
+using Tracker = HeadTracker.Runtime.HeadTracker;
+
+namespace HeadTracker.Bench;
+
+/// <summary>What the stability benchmark runs.</summary>
+internal sealed record StabilityOptions
+{
+    public string? Model { get; init; }
+
+    public string? Photo { get; init; }
+
+    public double Sigma { get; init; } = 2;
+
+    public int Seed { get; init; } = 15;
+
+    public double? MinCutoff { get; init; }
+
+    public double? Beta { get; init; }
+
+    public double? DerivativeCutoff { get; init; }
+
+    public double? Deadband { get; init; }
+
+    public string Out { get; init; } = Path.Combine("out", "bench");
+
+    public bool Help { get; init; }
+}
+
+/// <summary>
+/// headtracker-bench stability: what a user sees of a still and a moving real face, through the
+/// whole tracker in two-stage mode (BlazeFace finds the face, the model follows it), frames pushed
+/// at 30 per second as a camera delivers them. The clip is a real photo (<see cref="PhotoVideo"/>):
+/// (1) 45 byte-identical frames: how much the raw pose still changes once the crop has settled
+/// (frame 10 on); (2) 150 frames of the same picture under camera noise (Gaussian, sigma 2 grey
+/// levels, fixed seed): the spread of the raw and filtered pose over the last 90; (3) 300 frames
+/// of the photo rolling (±12 deg), zooming and drifting along a known path: roll error against the
+/// path, yaw and pitch wander (the truth never turns), centre error, and the filter's lag.
+/// </summary>
+internal static class Stability
+{
+    public static int Run(StabilityOptions o, TextWriter log)
+    {
+        if (o.Help)
+        {
+            return 0;
+        }
+
+        string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
+            ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+        string detector = ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
+        string photo = o.Photo ?? Path.Combine(ExternalData.Find("faces"), "sample6.jpg");
+        Directory.CreateDirectory(o.Out);
+        using var clip = new PhotoVideo(photo, detector);
+        var options = new HeadTrackerOptions { ModelPath = model, DetectorPath = detector, PushedFrames = true };
+        options.MinCutoff = o.MinCutoff ?? options.MinCutoff;
+        options.Beta = o.Beta ?? options.Beta;
+        options.DerivativeCutoff = o.DerivativeCutoff ?? options.DerivativeCutoff;
+        options.CropDeadband = o.Deadband ?? options.CropDeadband;
+        log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        log.WriteLine($"Model: {model}; photo: {clip.Photo} ({clip.Width}x{clip.Height}, face a third of the width); two-stage; " +
+            string.Format(CultureInfo.InvariantCulture, "One Euro min cutoff {0} Hz, beta {1}, derivative cutoff {2} Hz; crop dead band {3}", options.MinCutoff, options.Beta, options.DerivativeCutoff, options.CropDeadband));
+
+        var still = new PhotoMotion(0, 1, 0, 0);
+        using var clean = new Mat();
+        clip.Render(still, clean);
+        Cv2.ImWrite(Path.Combine(o.Out, "stability-still.png"), clean);
+
+        // (1) Byte-identical frames.
+        List<Frame> identical = Track(Enumerable.Repeat(clean, 45).ToList(), options, o.Out);
+        List<Frame> settled = [.. identical.Where(f => f.Index >= 10)];
+        double change = settled.Count == 0 ? double.NaN : settled.Max(f => f.Raw.Zip(settled[0].Raw).Max(p => Math.Abs(p.First - p.Second)));
+        int validIdentical = identical.Count(f => f.Valid);
+
+        // (2) The same picture under camera noise.
+        var random = new Random(o.Seed);
+        var noisyFrames = new List<Mat>();
+        for (int i = 0; i < 150; i++)
+        {
+            noisyFrames.Add(Noisy(clean, random, o.Sigma));
+        }
+
+        List<Frame> noisy = Track(noisyFrames, options, o.Out);
+        noisyFrames.ForEach(m => m.Dispose());
+        List<Frame> window = [.. noisy.Where(f => f.Index >= 60 && f.Valid)];
+        double f0 = clip.Width / 2.0 / Math.Tan(options.HorizontalFovDegrees * Math.PI / 360);
+        (double deg, double px) Spread(Func<Frame, double[]> pose) => window.Count < 2 ? (double.NaN, double.NaN) :
+            (new[] { 3, 4, 5 }.Max(k => Sd(window.Select(f => pose(f)[k]))),
+             Math.Max(Sd(window.Select(f => f0 * pose(f)[0] / pose(f)[2])), Sd(window.Select(f => f0 * pose(f)[1] / pose(f)[2]))));
+        (double rawDeg, double rawPx) = Spread(f => f.Raw);
+        (double filtDeg, double filtPx) = Spread(f => f.Filtered);
+        double rollAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[5]);
+        double yawAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[3]);
+        double pitchAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[4]);
+
+        // (3) The photo moving along its path.
+        var motions = Enumerable.Range(0, 300).Select(i => PhotoMotion.At(i, 30, 0, clip.Width, clip.Height)).ToArray();
+        var moving = new List<Mat>();
+        foreach (PhotoMotion m in motions)
+        {
+            var frame = new Mat();
+            clip.Render(m, frame);
+            moving.Add(frame);
+        }
+
+        List<Frame> path = Track(moving, options, o.Out);
+        moving.ForEach(m => m.Dispose());
+        List<Frame> seen = [.. path.Where(f => f.Valid && f.Index < motions.Length)];
+        double rollRaw = Mae(seen, f => f.Raw[5] - rollAtRest - motions[f.Index].Roll);
+        double rollFiltered = Mae(seen, f => f.Filtered[5] - rollAtRest - motions[f.Index].Roll);
+        double yawWander = Mae(seen, f => f.Filtered[3] - yawAtRest), pitchWander = Mae(seen, f => f.Filtered[4] - pitchAtRest);
+        double centre = Mae(seen, f =>
+        {
+            double[] c = clip.Truth(motions[f.Index], "").Center!;
+            return Math.Sqrt(Math.Pow(f.CenterX - c[0], 2) + Math.Pow(f.CenterY - c[1], 2));
+        });
+        int lag = Lag(seen, motions);
+
+        string Fmt(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+        log.WriteLine();
+        log.WriteLine(Fmt("frames dropped    {0} of {1} (the worker was busy; results are matched to frames by order)", 45 + 150 + 300 - identical.Count - noisy.Count - path.Count, 45 + 150 + 300));
+        log.WriteLine(Fmt("identical frames  {0}/45 tracked; raw pose change after frame 10: {1:G3} (target 0)", validIdentical, change));
+        log.WriteLine(Fmt("noisy still head  sigma {0} grey levels, {1} frames measured: raw {2:F3} deg, {3:F3} px; filtered {4:F3} deg, {5:F3} px (targets 0.1 deg, 0.2 px)", o.Sigma, window.Count, rawDeg, rawPx, filtDeg, filtPx));
+        log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre));
+
+        string json = Path.Combine(o.Out, "stability.json");
+        var report = new
+        {
+            machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}",
+            model = Path.GetFileName(model),
+            photo = clip.Photo,
+            filter = new { min_cutoff = options.MinCutoff, beta = options.Beta, derivative_cutoff = options.DerivativeCutoff },
+            crop_deadband = options.CropDeadband,
+            identical = new { frames = 45, tracked = validIdentical, raw_change = change },
+            noisy = new { sigma = o.Sigma, frames = window.Count, raw_deg = rawDeg, raw_px = rawPx, filtered_deg = filtDeg, filtered_px = filtPx },
+            moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre },
+        };
+        File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        File.Move(json + ".tmp", json, overwrite: true);
+        log.WriteLine($"Wrote {Path.GetFullPath(json)}");
+        return 0;
+    }
+
+    private sealed record Frame(int Index, bool Valid, float CenterX, float CenterY, double[] Raw, double[] Filtered);
+
+    /// <summary>Pushes the frames at 30 per second and returns the tracker's record of each one
+    /// (Index: the pushed frame it came from, by order).</summary>
+    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions template, string outDir)
+    {
+        string record = Path.Combine(outDir, "stability-record.jsonl");
+        var options = new HeadTrackerOptions
+        {
+            ModelPath = template.ModelPath,
+            DetectorPath = template.DetectorPath,
+            PushedFrames = true,
+            MinCutoff = template.MinCutoff,
+            Beta = template.Beta,
+            DerivativeCutoff = template.DerivativeCutoff,
+            CropDeadband = template.CropDeadband,
+            RecordPath = record,
+        };
+        var pushedAt = new double[frames.Count];
+        using (var tracker = new Tracker(options))
+        {
+            tracker.Start();
+            using var rgba = new Mat();
+            byte[] bytes = new byte[frames[0].Width * frames[0].Height * 4];
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < frames.Count; i++)
+            {
+                Cv2.CvtColor(frames[i], rgba, ColorConversionCodes.BGR2RGBA);
+                Marshal.Copy(rgba.Data, bytes, 0, bytes.Length);
+                tracker.PushFrame(bytes, rgba.Width, rgba.Height);
+                TimeSpan due = TimeSpan.FromSeconds((i + 1) / 30.0);
+                if (due > clock.Elapsed)
+                {
+                    Thread.Sleep(due - clock.Elapsed);
+                }
+            }
+
+            Thread.Sleep(300);
+        }
+
+        // The worker drops a frame only when it is still busy with the one before, so results are
+        // in push order; a result's frame is the newest one pushed before it was captured, which at
+        // 30 frames a second and a few milliseconds a frame is its sequence number less one.
+        var result = new List<Frame>();
+        foreach (string line in File.ReadLines(record))
+        {
+            using var doc = JsonDocument.Parse(line);
+            JsonElement r = doc.RootElement;
+            JsonElement c = r.GetProperty("center");
+            result.Add(new Frame((int)r.GetProperty("frame").GetInt64() - 1, r.GetProperty("valid").GetBoolean(), c[0].GetSingle(), c[1].GetSingle(), Pose(r.GetProperty("raw")), Pose(r.GetProperty("filtered"))));
+        }
+
+        File.Delete(record);
+        return result;
+    }
+
+    private static double[] Pose(JsonElement p) =>
+        [p.GetProperty("x").GetDouble(), p.GetProperty("y").GetDouble(), p.GetProperty("z").GetDouble(),
+         p.GetProperty("yaw").GetDouble(), p.GetProperty("pitch").GetDouble(), p.GetProperty("roll").GetDouble()];
+
+    private static Mat Noisy(Mat clean, Random random, double sigma)
+    {
+        byte[] pixels = new byte[clean.Rows * clean.Cols * 3];
+        Marshal.Copy(clean.Data, pixels, 0, pixels.Length);
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            double g = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            pixels[i] = (byte)Math.Clamp(Math.Round(pixels[i] + (sigma * g)), 0, 255);
+        }
+
+        var noisy = new Mat(clean.Rows, clean.Cols, MatType.CV_8UC3);
+        Marshal.Copy(pixels, 0, noisy.Data, pixels.Length);
+        return noisy;
+    }
+
+    private static double Sd(IEnumerable<double> values)
+    {
+        double[] v = [.. values];
+        double mean = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / v.Length);
+    }
+
+    private static double Mae(List<Frame> frames, Func<Frame, double> error) => frames.Count == 0 ? double.NaN : frames.Average(f => Math.Abs(error(f)));
+
+    /// <summary>The shift (frames, 0 to 15) that best lines the filtered roll up with the path's.</summary>
+    private static int Lag(List<Frame> frames, PhotoMotion[] motions)
+    {
+        if (frames.Count < 30)
+        {
+            return -1;
+        }
+
+        Dictionary<int, double> roll = frames.ToDictionary(f => f.Index, f => f.Filtered[5]);
+        double mean = roll.Values.Average();
+        return Enumerable.Range(0, 16).MaxBy(shift =>
+            roll.Where(p => p.Key - shift >= 0).Average(p => (p.Value - mean) * motions[p.Key - shift].Roll));
+    }
+}
