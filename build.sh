@@ -60,14 +60,16 @@ run_tests() {
   return $rc
 }
 
-# The demo's sample for machines without a camera: six seconds of a generated person (held out
-# from training) turning, nodding and moving, rendered once by the trainer into external/samples.
+# The demo's sample for machines without a camera: ten seconds of a real photo (the largest face
+# of sample6.jpg, whose people training holds out; the others blurred) held still for a second,
+# then rolling, zooming and drifting along a known path, written once by the trainer into
+# external/samples/demo with its truth. (An older synthetic clip there has no motion.jsonl.)
 sample_video() {
   local dir="$root/external/samples/demo"
-  [[ -f "$dir/video.avi" ]] && return 0
+  [[ -f "$dir/video.avi" && -f "$dir/motion.jsonl" ]] && return 0
   dotnet build "$root/src/Trainer/HeadTracker.Trainer.csproj" -c "$config" -nologo -v quiet
-  dotnet "$root/src/Trainer/bin/$config/net10.0/headtracker-train.dll" synth-video \
-    --out "$dir" --frames 180 --size 480 --seed 5 --sample 2
+  dotnet "$root/src/Trainer/bin/$config/net10.0/headtracker-train.dll" photo-video \
+    --out "$dir" --frames 300 --still 30
 }
 
 verb="${1:-help}"

@@ -36,6 +36,40 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Stability_benchmark_measures_a_still_a_noisy_and_a_moving_real_face()
+    {
+        string outDir = Repo.NewTempDir("bench-stability");
+        try
+        {
+            string bench = Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll");
+            var r = Processes.Run("dotnet", [bench, "stability", "--out", outDir], timeoutSeconds: 300);
+            Assert.True(r.ExitCode == 0, r.All);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "stability.json")));
+            var root = doc.RootElement;
+            var identical = root.GetProperty("identical");
+            Assert.True(identical.GetProperty("tracked").GetInt32() >= 40, r.StdOut);
+            Assert.Equal(0, identical.GetProperty("raw_change").GetDouble()); // the crop settles: the same frame, the same pose
+            var noisy = root.GetProperty("noisy");
+            Assert.True(noisy.GetProperty("frames").GetInt32() >= 80, r.StdOut);
+            Assert.True(noisy.GetProperty("filtered_deg").GetDouble() < noisy.GetProperty("raw_deg").GetDouble(), r.StdOut);
+            var moving = root.GetProperty("moving");
+            Assert.True(moving.GetProperty("tracked").GetInt32() >= 270, r.StdOut);
+            Assert.True(moving.GetProperty("centre_px").GetDouble() < 60, r.StdOut); // follows the face (today 20 px); a lost or wrong face is 100+
+            Assert.Contains("identical frames", r.StdOut, StringComparison.Ordinal);
+
+            var help = Processes.Run("dotnet", [bench, "stability", "--help"]);
+            Assert.True(help.ExitCode == 0 && help.StdOut.Contains("--deadband", StringComparison.Ordinal), help.All);
+            var bad = Processes.Run("dotnet", [bench, "stability", "--deadband", "0.7"]);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("--deadband", bad.StdErr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Unknown_benchmark_is_named()
     {
         var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "warp-drive"]);

@@ -120,10 +120,17 @@ internal static class Stability
         double rollRaw = Mae(seen, f => f.Raw[5] - rollAtRest - motions[f.Index].Roll);
         double rollFiltered = Mae(seen, f => f.Filtered[5] - rollAtRest - motions[f.Index].Roll);
         double yawWander = Mae(seen, f => f.Filtered[3] - yawAtRest), pitchWander = Mae(seen, f => f.Filtered[4] - pitchAtRest);
+        // The model's head centre is not the teacher's face-box centre (it sits higher, in the head):
+        // measure that offset at rest, then carry it along with the photo (scaled, rolled), so the
+        // centre error is how well the tracker follows the face, not where it puts the centre.
+        double[] rest = clip.Truth(still, "").Center!;
+        (double ox, double oy) = window.Count == 0 ? (double.NaN, double.NaN) : (window.Average(f => f.CenterX) - rest[0], window.Average(f => f.CenterY) - rest[1]);
         double centre = Mae(seen, f =>
         {
-            double[] c = clip.Truth(motions[f.Index], "").Center!;
-            return Math.Sqrt(Math.Pow(f.CenterX - c[0], 2) + Math.Pow(f.CenterY - c[1], 2));
+            PhotoMotion m = motions[f.Index];
+            double[] c = clip.Truth(m, "").Center!;
+            double a = m.Roll * Math.PI / 180, ex = c[0] + (m.Scale * ((Math.Cos(a) * ox) - (Math.Sin(a) * oy))), ey = c[1] + (m.Scale * ((Math.Sin(a) * ox) + (Math.Cos(a) * oy)));
+            return Math.Sqrt(Math.Pow(f.CenterX - ex, 2) + Math.Pow(f.CenterY - ey, 2));
         });
         int lag = Lag(seen, motions);
 
@@ -132,7 +139,7 @@ internal static class Stability
         log.WriteLine(Fmt("frames dropped    {0} of {1} (the worker was busy; results are matched to frames by order)", 45 + 150 + 300 - identical.Count - noisy.Count - path.Count, 45 + 150 + 300));
         log.WriteLine(Fmt("identical frames  {0}/45 tracked; raw pose change after frame 10: {1:G3} (target 0)", validIdentical, change));
         log.WriteLine(Fmt("noisy still head  sigma {0} grey levels, {1} frames measured: raw {2:F3} deg, {3:F3} px; filtered {4:F3} deg, {5:F3} px (targets 0.1 deg, 0.2 px)", o.Sigma, window.Count, rawDeg, rawPx, filtDeg, filtPx));
-        log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre));
+        log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px (head centre at rest {7:F0}, {8:F0} px from the face box's)", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre, ox, oy));
 
         string json = Path.Combine(o.Out, "stability.json");
         var report = new
@@ -144,7 +151,7 @@ internal static class Stability
             crop_deadband = options.CropDeadband,
             identical = new { frames = 45, tracked = validIdentical, raw_change = change },
             noisy = new { sigma = o.Sigma, frames = window.Count, raw_deg = rawDeg, raw_px = rawPx, filtered_deg = filtDeg, filtered_px = filtPx },
-            moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre },
+            moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre, centre_offset_at_rest = new[] { ox, oy } },
         };
         File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         File.Move(json + ".tmp", json, overwrite: true);

@@ -228,7 +228,7 @@ internal sealed class HeadSynthesizer
 
         if (rng.NextDouble() < Options.OcclusionProbability && scene == null)
         {
-            Occlude(raster, rng);
+            Occlude(raster, rng, FaceBox(pose, k));
         }
 
         HeadLabel label = Label(index, identity, valid, raster, pose, k, yaw, pitch, roll, r);
@@ -392,11 +392,16 @@ internal sealed class HeadSynthesizer
     }
 
     /// <summary>A hand-sized blob of background texture over part of the head.</summary>
-    private void Occlude(Rasterizer raster, Random rng)
+    private void Occlude(Rasterizer raster, Random rng, (double X0, double Y0, double X1, double Y1) face)
     {
+        // Something in front of the head (a hand, a microphone, a cup): an ellipse of another
+        // photo, centred within about half a face of the face's centre. Its pixels are the part
+        // "occluder" only where they hide the head; where they cover the background they are
+        // background (nothing in the picture says otherwise).
         int s = raster.Width;
         byte[] patch = Background(rng, s);
-        double cx = rng.NextDouble() * s, cy = rng.NextDouble() * s;
+        double w = face.X1 - face.X0;
+        double cx = ((face.X0 + face.X1) / 2) + (w * (rng.NextDouble() - 0.5)), cy = ((face.Y0 + face.Y1) / 2) + (w * (rng.NextDouble() - 0.5));
         double rx = s * (0.1 + (0.15 * rng.NextDouble())), ry = s * (0.1 + (0.2 * rng.NextDouble()));
         for (int y = 0; y < s; y++)
         {
@@ -409,7 +414,7 @@ internal sealed class HeadSynthesizer
                     raster.Color[i * 3] = patch[i * 3];
                     raster.Color[(i * 3) + 1] = patch[(i * 3) + 1];
                     raster.Color[(i * 3) + 2] = patch[(i * 3) + 2];
-                    raster.Ids[i] = OccluderId;
+                    raster.Ids[i] = raster.Ids[i] is FaceId or SkullId or NeckId ? OccluderId : (byte)0;
                     raster.Depth[i] = 0;
                 }
             }

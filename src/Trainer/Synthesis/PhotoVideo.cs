@@ -49,7 +49,8 @@ internal sealed class PhotoVideo : IDisposable
     private readonly Mat _photo;
     private readonly double[] _box = new double[4];
     private readonly double[] _keypoints = new double[FaceDetections.KeypointCount * 2];
-    private readonly double _baseScale, _faceX, _faceY;
+    private readonly double _faceFraction;
+    private double _baseScale, _faceX, _faceY;
 
     /// <exception cref="IOException">The photo cannot be read or shows no face; the message names it.</exception>
     public PhotoVideo(string photoPath, string detectorPath, int width = 640, int height = 480, double faceFraction = 1 / 3.0)
@@ -67,11 +68,8 @@ internal sealed class PhotoVideo : IDisposable
         }
 
         var faces = new FaceDetections();
-        using (var detector = new BlazeFaceDetector(detectorPath))
-        {
-            detector.Detect(_photo, faces);
-        }
-
+        using var detector = new BlazeFaceDetector(detectorPath);
+        detector.Detect(_photo, faces);
         if (faces.Count == 0)
         {
             _photo.Dispose();
@@ -84,12 +82,7 @@ internal sealed class PhotoVideo : IDisposable
             _box[k] = faces.Boxes[(best * 4) + k];
         }
 
-        for (int k = 0; k < _keypoints.Length; k++)
-        {
-            _keypoints[k] = faces.Keypoints[(best * _keypoints.Length) + k];
-        }
-
-        // One user in front of the camera: everyone else in the photo is blurred past recognition
+        // One user in front of the camera: everyone else in the photo is smudged past recognition
         // (never over the chosen face), so the clip tests tracking, not which face wins.
         for (int i = 0; i < faces.Count; i++)
         {
@@ -102,9 +95,11 @@ internal sealed class PhotoVideo : IDisposable
         Width = width;
         Height = height;
         Photo = Path.GetFileName(photoPath);
+        _faceFraction = faceFraction;
+
         // Shrink the photo once (area-averaged) to a little above the largest scale the motion asks
         // for, so the per-frame warp (bilinear) never has to shrink much and never aliases.
-        double scale = faceFraction * width / (_box[2] - _box[0]), shrink = Math.Min(1, scale * 1.2);
+        double shrink = Math.Min(1, faceFraction * width / (_box[2] - _box[0]) * 1.5);
         if (shrink < 1)
         {
             using Mat full = _photo;
@@ -113,14 +108,52 @@ internal sealed class PhotoVideo : IDisposable
             {
                 _box[k] *= shrink;
             }
+        }
 
-            for (int k = 0; k < _keypoints.Length; k++)
+        // In a whole group photo the face is a few pixels of BlazeFace's 128x128 input, and its box
+        // is rough. Frame it, then let the teacher look again at the frame as a webcam would give
+        // it, and frame the face by that box: the truth is what the teacher sees in frame 0.
+        Frame();
+        using var first = new Mat();
+        Render(new PhotoMotion(0, 1, 0, 0), first);
+        detector.Detect(first, faces);
+        (double hx, double hy) = Home;
+        int near = -1;
+        double nearest = double.MaxValue;
+        for (int i = 0; i < faces.Count; i++)
+        {
+            double d = Math.Abs(((faces.Boxes[i * 4] + faces.Boxes[(i * 4) + 2]) / 2) - hx) + Math.Abs(((faces.Boxes[(i * 4) + 1] + faces.Boxes[(i * 4) + 3]) / 2) - hy);
+            if (d < nearest)
             {
-                _keypoints[k] *= shrink;
+                (near, nearest) = (i, d);
             }
         }
 
-        _baseScale = scale / shrink;
+        if (near < 0)
+        {
+            _photo.Dispose();
+            throw new IOException($"{photoPath}: BlazeFace loses the face once it is framed at {width}x{height}");
+        }
+
+        // Frame 0 is the photo scaled by _baseScale and shifted: undo that for the new box and keypoints.
+        double[] t = Transform(new PhotoMotion(0, 1, 0, 0));
+        for (int k = 0; k < 4; k++)
+        {
+            _box[k] = (faces.Boxes[(near * 4) + k] - t[k % 2 == 0 ? 2 : 5]) / t[0];
+        }
+
+        for (int k = 0; k < _keypoints.Length; k++)
+        {
+            _keypoints[k] = (faces.Keypoints[(near * _keypoints.Length) + k] - t[k % 2 == 0 ? 2 : 5]) / t[0];
+        }
+
+        Frame();
+    }
+
+    /// <summary>Scale and centre of the framing from the face's box.</summary>
+    private void Frame()
+    {
+        _baseScale = _faceFraction * Width / (_box[2] - _box[0]);
         _faceX = (_box[0] + _box[2]) / 2;
         _faceY = (_box[1] + _box[3]) / 2;
     }
@@ -152,9 +185,12 @@ internal sealed class PhotoVideo : IDisposable
             return;
         }
 
+        // Down to 3x3 and smoothly back up: a soft smudge of the region's colours, with no eyes,
+        // nose or mouth left for a detector to find.
         using Mat region = _photo[r];
-        int k = (Math.Max(r.Width, r.Height) / 4) | 1;
-        Cv2.GaussianBlur(region, region, new Size(k, k), 0);
+        using Mat tiny = region.Resize(new Size(3, 3), 0, 0, InterpolationFlags.Area);
+        using Mat smudge = tiny.Resize(new Size(r.Width, r.Height), 0, 0, InterpolationFlags.Linear);
+        Cv2.GaussianBlur(smudge, region, new Size(0, 0), Math.Max(r.Width, r.Height) / 12.0);
     }
 
     public int Height { get; }
