@@ -47,7 +47,7 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
     {
         using var scope = NewDisposeScope();
         Tensor[] features = backbone.forward(x);
-        Tensor[] outputs = [.. heads.values().Select(h => h.forward(features))];
+        Tensor[] outputs = [.. heads.values().Select(h => h.forward(h.TakesInput ? [x, .. features] : features))];
         foreach (Tensor o in outputs)
         {
             o.MoveToOuterDisposeScope();
@@ -59,7 +59,7 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
     public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
         string[] features = g.Emit(backbone, inputs, nameof(backbone));
-        return [.. heads.keys().Select(k => g.Emit(heads[k], features, $"{nameof(heads)}.{k}").Single())];
+        return [.. heads.keys().Select(k => g.Emit(heads[k], heads[k].TakesInput ? [inputs[0], .. features] : features, $"{nameof(heads)}.{k}").Single())];
     }
 
     /// <summary>The manifest this model's export carries.</summary>

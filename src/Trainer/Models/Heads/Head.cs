@@ -27,6 +27,10 @@ internal abstract class Head : Module<Tensor[], Tensor>, IOnnxExportable
     public abstract ManifestOutput Describe();
 
     public abstract string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs);
+
+    /// <summary>Whether the head also reads the model's input: then forward and
+    /// <see cref="EmitOnnx"/> get it first, before the feature maps.</summary>
+    public virtual bool TakesInput => false;
 }
 
 /// <summary>

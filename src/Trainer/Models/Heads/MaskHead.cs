@@ -17,7 +17,11 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// chosen stride. At the backbone's finest map, nearest x2 upsamples reach the input resolution
 /// and a 1x1 conv gives mask logits [N,1,H,W] (apply a sigmoid), or [N,C,H,W] for C segmentation
 /// classes (apply a softmax over C); stopped at a coarser stride, the
-/// 1x1 conv runs there and its logits are upsampled bilinearly, far cheaper.
+/// 1x1 conv runs there and its logits are upsampled bilinearly, far cheaper. A segmentation head
+/// decoded to the finest map also looks at the input itself, like fastai's U-Net (its last
+/// cross-connection): at full resolution, the input image is concatenated to the upsampled
+/// features and a conv 3x3 + BatchNorm + ReLU refines them, so class boundaries follow the
+/// picture's edges instead of the finest feature map's 2x2 blocks.
 /// </summary>
 internal sealed class MaskHead : Head
 {
@@ -25,6 +29,7 @@ internal sealed class MaskHead : Head
     private readonly Upsample up;
     private readonly Upsample? logitsUp;
     private readonly Conv2d output;
+    private readonly Sequential? cross;
     private readonly string _name;
     private readonly int _height, _width;
 
@@ -78,6 +83,13 @@ internal sealed class MaskHead : Head
         {
             logitsUp = Upsample(scale_factor: [FinestStride, FinestStride], mode: UpsampleMode.Bilinear, align_corners: false);
         }
+        else if (_codes != null)
+        {
+            cross = Sequential(
+                ("0", Conv2d(width + backbone.Preprocessing.Mean.Length, width, 3, padding: 1, bias: false)),
+                ("1", BatchNorm2d(width)),
+                ("2", ReLU()));
+        }
 
         RegisterComponents();
     }
@@ -100,6 +112,9 @@ internal sealed class MaskHead : Head
 
     public override string OutputName => _name;
 
+    /// <summary>A segmentation head at full resolution reads the input (see the class).</summary>
+    public override bool TakesInput => cross != null;
+
     public override Tensor forward(Tensor[] features)
     {
         using var scope = NewDisposeScope();
@@ -118,6 +133,11 @@ internal sealed class MaskHead : Head
         for (int s = FinestStride; s > 1; s /= 2)
         {
             x = up.forward(x);
+        }
+
+        if (cross != null)
+        {
+            x = cross.forward(cat([x, features[0]], 1));
         }
 
         return output.forward(x).MoveToOuterDisposeScope();
@@ -151,6 +171,11 @@ internal sealed class MaskHead : Head
         for (int s = FinestStride; s > 1; s /= 2)
         {
             x = g.Emit(up, x, nameof(up));
+        }
+
+        if (cross != null)
+        {
+            x = g.Emit(cross, g.Node("Concat", [x, inputs[0]], OnnxGraphBuilder.Attr("axis", 1L)), nameof(cross));
         }
 
         return [g.Emit(output, x, nameof(output))];
