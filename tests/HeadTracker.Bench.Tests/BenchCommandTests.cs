@@ -70,6 +70,15 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Latency_help_prints_its_options_and_measures_nothing()
+    {
+        var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "latency", "--help"]);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("--two-stage", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("frames after", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_benchmark_is_named()
     {
         var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "warp-drive"]);

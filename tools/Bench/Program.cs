@@ -80,6 +80,7 @@ internal static class Program
                 case "--two-stage": o = o with { TwoStage = true }; break;
                 case "--sweep": o = o with { Sweep = true }; break;
                 case "--out": o = o with { Out = Value() }; break;
+                case "--help" or "-h": Help(); return o with { Help = true };
                 default: throw new ArgumentException($"unknown option '{arg}' for latency (see --help)");
             }
         }
