@@ -163,21 +163,10 @@ internal static class Stability
 
     /// <summary>Pushes the frames at 30 per second and returns the tracker's record of each one
     /// (Index: the pushed frame it came from, by order).</summary>
-    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions template, string outDir)
+    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions options, string outDir)
     {
         string record = Path.Combine(outDir, "stability-record.jsonl");
-        var options = new HeadTrackerOptions
-        {
-            ModelPath = template.ModelPath,
-            DetectorPath = template.DetectorPath,
-            PushedFrames = true,
-            MinCutoff = template.MinCutoff,
-            Beta = template.Beta,
-            DerivativeCutoff = template.DerivativeCutoff,
-            CropDeadband = template.CropDeadband,
-            RecordPath = record,
-        };
-        var pushedAt = new double[frames.Count];
+        options.RecordPath = record;
         using (var tracker = new Tracker(options))
         {
             tracker.Start();

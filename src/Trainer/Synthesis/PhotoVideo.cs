@@ -34,9 +34,9 @@ internal readonly record struct PhotoMotion(double Roll, double Scale, double Dx
 /// face that the demo shows when there is no camera, and the footage of the stability benchmark.
 /// The photo is framed as a desk webcam frames its user (the face about a third of the frame
 /// wide, a little above the middle) around the largest face BlazeFace finds in it; the truth of
-/// each frame is the teacher's box and six keypoints in the photo carried through that frame's
-/// transform, so it is exact relative to the first frame (roll, scale, translation) and as good
-/// as the teacher in absolute terms. Yaw and pitch never change: a photo cannot turn.
+/// each frame is the box and six keypoints BlazeFace finds in the still frame, carried through
+/// that frame's transform, so it is exact relative to the first frame (roll, scale, translation)
+/// and as good as the teacher in absolute terms. Yaw and pitch never change: a photo cannot turn.
 /// </summary>
 internal sealed class PhotoVideo : IDisposable
 {
@@ -60,6 +60,7 @@ internal sealed class PhotoVideo : IDisposable
             throw new ArgumentException($"a photo clip needs a frame of at least 32x32 and a face fraction in (0.05, 1], got {width}x{height} and {faceFraction}");
         }
 
+        using var detector = new BlazeFaceDetector(detectorPath);
         _photo = Cv2.ImRead(photoPath, ImreadModes.Color);
         if (_photo.Empty())
         {
@@ -68,7 +69,6 @@ internal sealed class PhotoVideo : IDisposable
         }
 
         var faces = new FaceDetections();
-        using var detector = new BlazeFaceDetector(detectorPath);
         detector.Detect(_photo, faces);
         if (faces.Count == 0)
         {
