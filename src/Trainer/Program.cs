@@ -55,7 +55,7 @@ internal static partial class Program
         var verbose = Flag("--verbose", "Print stack traces of unexpected errors.");
         verbose.Recursive = true;
         root.Options.Add(verbose);
-        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), PhotoVideoCommand(), SynthCountCommand(), MosaicCommand(), LabelCommand(), TeacherCropsCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand(), InterpretCommand() })
+        foreach (Command c in new[] { InitCommand(), ExportCommand(), InspectCommand(), SynthCommandLine(), SynthVideoCommandLine(), PhotoVideoCommand(), SynthCountCommand(), MosaicCommand(), LabelCommand(), TeacherCropsCommand(), DataCommand(), TrainCommand(), LrFindCommand(), EvalCommand(), InterpretCommand(), Cli.Commands.ImportTfjsCommand.Create() })
         {
             root.Subcommands.Add(c);
         }

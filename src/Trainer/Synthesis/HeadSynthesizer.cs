@@ -395,9 +395,9 @@ internal sealed class HeadSynthesizer
     private void Occlude(Rasterizer raster, Random rng, (double X0, double Y0, double X1, double Y1) face)
     {
         // Something in front of the head (a hand, a microphone, a cup): an ellipse of another
-        // photo, centred within about half a face of the face's centre. Its pixels are the part
-        // "occluder" only where they hide the head; where they cover the background they are
-        // background (nothing in the picture says otherwise).
+        // photo, centred within about half a face of the face's centre. Like face-parsing data
+        // label a hand over a face, the whole object is the part "occluder", also where it sticks
+        // out over the background (its outline against the scene photo gives it away).
         int s = raster.Width;
         byte[] patch = Background(rng, s);
         double w = face.X1 - face.X0;
@@ -414,7 +414,7 @@ internal sealed class HeadSynthesizer
                     raster.Color[i * 3] = patch[i * 3];
                     raster.Color[(i * 3) + 1] = patch[(i * 3) + 1];
                     raster.Color[(i * 3) + 2] = patch[(i * 3) + 2];
-                    raster.Ids[i] = raster.Ids[i] is FaceId or SkullId or NeckId ? OccluderId : (byte)0;
+                    raster.Ids[i] = OccluderId;
                     raster.Depth[i] = 0;
                 }
             }
