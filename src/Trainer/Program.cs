@@ -203,11 +203,32 @@ internal static partial class Program
         var strict = Flag("--strict", "Stop at the first unreadable image instead of skipping it.");
         var preview = Text("--preview", "Also draw the first labels into this PNG.");
         var detector = Text("--detector", "BlazeFace front ONNX (default: the fetched one).");
-        var c = new Command("label", "Teacher labels: BlazeFace boxes, 6 keypoints and scores for real images or video frames.")
-            { input, output, minScore, every, maxFrames, strict, preview, detector };
-        c.SetAction(r => Label(r.Get(input), r.Get(output), (float)r.GetValue(minScore), r.GetValue(every), r.GetValue(maxFrames), r.GetValue(strict), r.GetValue(preview), r.GetValue(detector)));
+        (Option<string> teacher, Option<double> maxDisagreement, Option<string> faceMesh) = DenseTeacherOptions();
+        var c = new Command("label", "Teacher labels for real images or video frames: BlazeFace boxes and scores; with the dense teacher (the default) also 468 face-mesh landmarks, the six keypoints, head centre and pose fitted to them.")
+            { input, output, minScore, every, maxFrames, strict, preview, detector, teacher, maxDisagreement, faceMesh };
+        c.SetAction(r =>
+        {
+            using var dense = DenseTeacher(r.GetValue(teacher), r.GetValue(faceMesh));
+            return Label(r.Get(input), r.Get(output), (float)r.GetValue(minScore), r.GetValue(every), r.GetValue(maxFrames), r.GetValue(strict), r.GetValue(preview), r.GetValue(detector), dense, r.GetValue(maxDisagreement));
+        });
         return c;
     }
+
+    /// <summary>The options that choose the teacher of label and teacher-crops.</summary>
+    private static (Option<string> Teacher, Option<double> MaxDisagreement, Option<string> FaceMesh) DenseTeacherOptions()
+    {
+        var teacher = Text("--teacher", "facemesh (default): BlazeFace finds the face, MediaPipe Face Mesh (imported from TF.js) gives 468 landmarks, and the canonical mesh fitted to them the pose; blazeface: BlazeFace's box and 6 keypoints only.");
+        teacher.AcceptOnlyFromAmong("facemesh", "blazeface");
+        var maxDisagreement = Number("--max-disagreement", "facemesh teacher: leave out faces whose pose it cannot reproduce on the mirror image within this many degrees.", 10, 0, 180);
+        var faceMesh = Text("--face-mesh", "facemesh teacher: the TF.js model.json (default: the fetched external/face-landmarks/facemesh.json).");
+        return (teacher, maxDisagreement, faceMesh);
+    }
+
+    /// <summary>The dense teacher, or null for --teacher blazeface.</summary>
+    private static Teachers.FaceMeshTeacher? DenseTeacher(string? teacher, string? modelJson) =>
+        teacher == "blazeface" ? null : new Teachers.FaceMeshTeacher(
+            modelJson ?? ExternalData.Find(Path.Combine("face-landmarks", "facemesh.json")),
+            ExternalData.Find(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));
 
     private static Command TeacherCropsCommand()
     {
@@ -222,8 +243,9 @@ internal static partial class Program
         var minScore = Number("--min-score", "Smallest teacher score for a face, in the photo and in each crop.", 0.6, 0, 1);
         var preview = Text("--preview", "Also draw the first crops with their labels into this PNG.");
         var detector = Text("--detector", "BlazeFace front ONNX (default: the fetched one).");
-        var c = new Command("teacher-crops", "Real training images: random crops (scale, shift, tilt, JPEG quality) around each face in photos, labelled by the BlazeFace teacher on each crop.")
-            { input, output, perFace, size, seed, minFace, maxFace, valid, minScore, preview, detector };
+        (Option<string> teacher, Option<double> maxDisagreement, Option<string> faceMesh) = DenseTeacherOptions();
+        var c = new Command("teacher-crops", "Real training images: random crops (scale, shift, tilt, JPEG quality) around each face in photos; BlazeFace finds the face again on each crop (its box and score), and the dense teacher's label of the face in the photo (landmarks, keypoints, centre, pose) is carried through each crop's warp (--teacher blazeface: BlazeFace's keypoints on each crop instead).")
+            { input, output, perFace, size, seed, minFace, maxFace, valid, minScore, preview, detector, teacher, maxDisagreement, faceMesh };
         c.SetAction(r =>
         {
             var options = new TeacherCropOptions
@@ -235,6 +257,7 @@ internal static partial class Program
                 MaxFace = r.GetValue(maxFace),
                 ValidImages = r.GetValue(valid) is { } v ? CliArgs.List(v) : ["sample6.jpg"],
                 MinScore = (float)r.GetValue(minScore),
+                MaxDisagreement = r.GetValue(maxDisagreement),
             };
             if (options.MaxFace < options.MinFace)
             {
@@ -242,10 +265,12 @@ internal static partial class Program
             }
 
             string[] inputs = r.GetValue(input) is { } i ? CliArgs.List(i) : [ExternalData.Find("faces")];
-            using var teacher = new Runtime.Detection.BlazeFaceDetector(r.GetValue(detector) ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: 0.3f);
+            using var blazeFace = new Runtime.Detection.BlazeFaceDetector(r.GetValue(detector) ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: 0.3f);
             string outDir = r.Get(output);
-            TeacherCrops.Summary sum = new TeacherCrops(teacher, options).Run(inputs, outDir);
-            Console.WriteLine($"{sum.Photos} photos, {sum.Faces} faces ({sum.ValidFaces} held out): wrote {sum.Written} crops ({sum.ValidWritten} valid) with teacher labels to {Path.GetFullPath(outDir)}; {sum.Dropped} crops dropped (teacher lost the face or saw a second one)");
+            using var dense = DenseTeacher(r.GetValue(teacher), r.GetValue(faceMesh));
+            TeacherCrops.Summary sum = new TeacherCrops(blazeFace, options, dense).Run(inputs, outDir);
+            Console.WriteLine($"{sum.Photos} photos, {sum.Faces} faces ({sum.ValidFaces} held out): wrote {sum.Written} crops ({sum.ValidWritten} valid) with teacher labels to {Path.GetFullPath(outDir)}; {sum.Dropped} crops dropped (teacher lost the face or saw a second one)" +
+                (dense == null ? "" : $"; {sum.Unsure} faces left out (the dense teacher's pose on the mirror image differed by more than {options.MaxDisagreement} degrees)"));
             if (r.GetValue(preview) is { } png)
             {
                 PreviewLabels(outDir, png);
@@ -471,11 +496,12 @@ internal static partial class Program
         return 0;
     }
 
-    private static int Label(string input, string output, float minScore, int every, int maxFrames, bool strict, string? preview, string? detectorPath)
+    private static int Label(string input, string output, float minScore, int every, int maxFrames, bool strict, string? preview, string? detectorPath,
+        Teachers.FaceMeshTeacher? dense, double maxDisagreement)
     {
         using var detector = new Runtime.Detection.BlazeFaceDetector(detectorPath ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx")), minScore: minScore);
         var skipped = new SkipReport();
-        (int images, int faces) = new TeacherLabeler(detector, minScore).Run(input, output, skipped, strict, every, maxFrames);
+        (int images, int faces) = new TeacherLabeler(detector, minScore, dense, maxDisagreement).Run(input, output, skipped, strict, every, maxFrames);
         Console.WriteLine($"Labelled {images} images: {faces} faces into {Path.GetFullPath(output)}{Path.DirectorySeparatorChar}{LabelsFile.FileName}; {skipped}");
         if (preview != null)
         {

@@ -50,7 +50,7 @@ public class CliArgsTests
     public void Every_command_has_help_that_lists_its_options()
     {
         RootCommand root = Program.Commands();
-        Assert.Equal(["init", "export", "inspect", "synth", "synth-video", "photo-video", "synth-count", "mosaic", "label", "teacher-crops", "data", "train", "lr-find", "eval", "interpret"], root.Subcommands.Select(c => c.Name));
+        Assert.Equal(["init", "export", "inspect", "synth", "synth-video", "photo-video", "synth-count", "mosaic", "label", "teacher-crops", "data", "train", "lr-find", "eval", "interpret", "import-tfjs"], root.Subcommands.Select(c => c.Name));
         foreach (Command c in root.Subcommands)
         {
             Assert.False(string.IsNullOrWhiteSpace(c.Description));

@@ -55,6 +55,35 @@ public sealed class TeacherLabelerTests : IDisposable
     }
 
     [Fact]
+    public void Dense_teacher_labels_carry_landmarks_pose_and_centre_and_leave_out_faces_it_disagrees_with_itself_on()
+    {
+        using var dense = new Teachers.FaceMeshTeacher(Repo.Fetched(Path.Combine("face-landmarks", "facemesh.json")),
+            Repo.Fetched(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));
+        var skipped = new SkipReport();
+        string output = Path.Combine(_dir, "dense");
+        (int images, int faces) = new TeacherLabeler(_detector, 0.5f, dense, maxDisagreement: 10).Run(Path.Combine(Repo.External, "faces"), output, skipped, strict: true);
+        Assert.Equal(6, images);
+        Assert.InRange(faces, 10, 20);
+        // sample5's face turned about 50 degrees away: its mirror image gives another pose (measured 29 degrees).
+        Assert.Contains(skipped.First, s => s.StartsWith("sample5.jpg face", StringComparison.Ordinal) && s.Contains("mirror image", StringComparison.Ordinal));
+        var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), new SkipReport(), strict: true);
+        Assert.All(labels, l =>
+        {
+            Assert.Equal(468, l.Landmarks!.Length);
+            Assert.InRange(l.TeacherDisagreement!.Value, 0, 10);
+            double[] b = l.Box!;
+            // Head centre and keypoints inside the face's box grown by half its size.
+            double w = b[2] - b[0];
+            Assert.InRange(l.Center![0], b[0] - (w / 2), b[2] + (w / 2));
+            Assert.InRange(l.Center[1], b[1] - (w / 2), b[3] + (w / 2));
+            Assert.All(l.Keypoints!, k => Assert.InRange(k[0], b[0] - (w / 2), b[2] + (w / 2)));
+            Assert.True(l.Keypoints![0][0] < l.Keypoints[1][0], "right eye left of left eye");
+            Assert.True(l.Keypoints[3][1] > l.Keypoints[2][1], "mouth below the nose tip");
+            Assert.InRange(Math.Abs(l.Pose!.Yaw), 0, 70);
+        });
+    }
+
+    [Fact]
     public void Labels_video_frames_and_writes_them_as_images()
     {
         string video = ExternalData.Find(Path.Combine("opencv-data", "Megamind.avi"));
@@ -113,6 +142,45 @@ public sealed class TeacherCropsTests : IDisposable
             double width = l.Box![2] - l.Box[0];
             Assert.InRange(width / 128, 0.15, 0.8);
         }
+    }
+
+    [Fact]
+    public void Dense_teacher_crops_carry_the_photos_label_through_each_warp_where_blazeface_finds_it_again()
+    {
+        using var dense = new Teachers.FaceMeshTeacher(Repo.Fetched(Path.Combine("face-landmarks", "facemesh.json")),
+            Repo.Fetched(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));
+        var options = new TeacherCropOptions { PerFace = 6, Seed = 5 };
+        string output = Path.Combine(_dir, "dense");
+        TeacherCrops.Summary sum = new TeacherCrops(_detector, options, dense).Run([Path.Combine(Repo.External, "faces")], output);
+        Assert.InRange(sum.Faces, 8, 20);
+        Assert.InRange(sum.Unsure, 0, 3);
+        var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), new SkipReport(), strict: true);
+        Assert.True(labels.Count >= sum.Faces, $"only {labels.Count} crops of {sum.Faces * 6} kept");
+        var eyeErrors = new System.Collections.Generic.List<double>();
+        var found = new FaceDetections();
+        foreach (HeadLabel l in labels)
+        {
+            Assert.Equal(468, l.Landmarks!.Length);
+            Assert.NotNull(l.Pose);
+            Assert.Equal(4, l.Intrinsics!.Length);
+            Assert.InRange(l.TeacherDisagreement!.Value, 0, 10);
+
+            // The six keypoints are the means of their mesh vertices, in the crop as in the photo.
+            double[] rightEye = [(l.Landmarks[33][0] + l.Landmarks[133][0]) / 2, (l.Landmarks[33][1] + l.Landmarks[133][1]) / 2];
+            Assert.InRange(l.Keypoints![0][0], rightEye[0] - 0.2, rightEye[0] + 0.2);
+            Assert.InRange(l.Keypoints[0][1], rightEye[1] - 0.2, rightEye[1] + 0.2);
+
+            // Warped from the photo, the eyes land where BlazeFace, run on the crop, puts them
+            // (BlazeFace's own eye points are coarse: within a fifth of the face's width).
+            using var image = OpenCvSharp.Cv2.ImRead(Path.Combine(output, l.Image));
+            _detector.Detect(image, found);
+            double width = l.Box![2] - l.Box[0];
+            double e = Math.Sqrt(Math.Pow(found.Keypoints[0] - l.Keypoints[0][0], 2) + Math.Pow(found.Keypoints[1] - l.Keypoints[0][1], 2)) / width;
+            eyeErrors.Add(e);
+        }
+
+        eyeErrors.Sort();
+        Assert.True(eyeErrors[eyeErrors.Count / 2] < 0.2, $"median right-eye distance to BlazeFace's on the crop: {eyeErrors[eyeErrors.Count / 2]:F3} face widths");
     }
 
     [Fact]

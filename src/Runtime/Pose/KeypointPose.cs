@@ -79,6 +79,28 @@ internal sealed class KeypointPose
         return matched.Count >= 6 ? new KeypointPose(matched) : null;
     }
 
+    /// <summary>A solver for any set of 3-D points (head frame, cm), keypoint i being point i: a
+    /// dense landmark set against its own mesh, say. Needs at least six points.</summary>
+    /// <exception cref="ArgumentException">Fewer than six points.</exception>
+    public static KeypointPose ForPoints(IReadOnlyList<Point3f> points)
+    {
+        if (points.Count < 6)
+        {
+            throw new ArgumentException($"a pose needs at least 6 points, got {points.Count}", nameof(points));
+        }
+
+        var matched = new List<(int, Point3f)>(points.Count);
+        for (int i = 0; i < points.Count; i++)
+        {
+            matched.Add((i, points[i]));
+        }
+
+        return new KeypointPose(matched);
+    }
+
+    /// <summary>Root-mean-square reprojection error of the last solution, in pixels.</summary>
+    public double LastRmsPixels { get; private set; }
+
     /// <summary>Forgets the previous solution (after the head was lost).</summary>
     public void Reset() => _hasGuess = false;
 
@@ -132,6 +154,7 @@ internal sealed class KeypointPose
         }
 
         _hasGuess = true;
+        LastRmsPixels = Math.Sqrt(Error(_r, _t, f, cx, cy) / _object.Length);
         _r.AsSpan().CopyTo(rotation);
         Point3f c = HeadCentre;
         centre = (

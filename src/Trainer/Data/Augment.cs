@@ -145,8 +145,10 @@ internal static class Augment
         return new Augmented(outImage, outMask, moved, flip);
     }
 
-    /// <summary>The label after the affine warp (and flip, and in-plane rotation by theta).</summary>
-    private static HeadLabel Move(HeadLabel l, int size, double a, double b, double c, double d, double e, double f, bool flip, double theta, int[] flipOrder)
+    /// <summary>The label after the affine warp (and flip, and in-plane rotation by theta, radians:
+    /// the warp's own rotation). Dense landmarks move along; a flip drops them (their mirror order
+    /// is not known here, and training reads only the six keypoints).</summary>
+    internal static HeadLabel Move(HeadLabel l, int size, double a, double b, double c, double d, double e, double f, bool flip, double theta, int[] flipOrder)
     {
         (double X, double Y) P(double x, double y) => ((a * x) + (b * y) + c, (d * x) + (e * y) + f);
 
@@ -205,10 +207,22 @@ internal static class Augment
             intrinsics = [kk[0] * scale, kk[1] * scale, pcx, pcy];
         }
 
+        double[][]? landmarks = null;
+        if (l.Landmarks is { } lm && !flip)
+        {
+            double zScale = Math.Sqrt(Math.Abs((a * e) - (b * d)));
+            landmarks = [.. lm.Select(q =>
+            {
+                (double x, double y) = P(q[0], q[1]);
+                return new[] { Math.Round(x, 1), Math.Round(y, 1), Math.Round(q[2] * zScale, 1) };
+            })];
+        }
+
         return l with
         {
             Width = size,
             Height = size,
+            Landmarks = landmarks,
             Center = center,
             CenterNorm = centerNorm,
             Keypoints = keypoints,

@@ -41,6 +41,14 @@ internal sealed record HeadLabel
     /// <summary>Keypoint names, when not BlazeFace's six.</summary>
     public string[]? KeypointNames { get; init; }
 
+    /// <summary>The dense teacher's 468 landmarks (x, y in pixels, z in pixels at the face's scale,
+    /// toward the camera negative), in MediaPipe's face-mesh order.</summary>
+    public double[][]? Landmarks { get; init; }
+
+    /// <summary>For dense-teacher labels: degrees between the teacher's pose and its pose on the
+    /// mirror image mirrored back, the label's own error bar.</summary>
+    public double? TeacherDisagreement { get; init; }
+
     /// <summary>Face box in pixels: x0, y0, x1, y1.</summary>
     public double[]? Box { get; init; }
 

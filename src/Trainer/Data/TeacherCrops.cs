@@ -35,6 +35,10 @@ internal sealed record TeacherCropOptions
     /// <summary>Smallest teacher score for a face, in the photo and in its crops.</summary>
     public float MinScore { get; init; } = 0.6f;
 
+    /// <summary>With the dense teacher: faces whose pose it cannot reproduce on the mirror image
+    /// within this many degrees are left out.</summary>
+    public double MaxDisagreement { get; init; } = 10;
+
     /// <summary>Smallest face, in photo pixels, to crop around (smaller ones would be upsampled blur).</summary>
     public int MinFacePixels { get; init; } = 40;
 }
@@ -47,12 +51,13 @@ internal sealed record TeacherCropOptions
 /// it was made around, confidently, and no second face. Faces of <see cref="TeacherCropOptions.ValidImages"/>
 /// are split "valid". Deterministic for a seed; the folder is written atomically.
 /// </summary>
-internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOptions options)
+internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOptions options, Teachers.FaceMeshTeacher? dense = null)
 {
     private static readonly string[] s_imageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
 
     /// <summary>Counts of one run.</summary>
-    public sealed record Summary(int Photos, int Faces, int ValidFaces, int Written, int ValidWritten, int Dropped);
+    /// <param name="Unsure">Faces the dense teacher was unsure of (no pose, or a mirror disagreement above the limit), left out.</param>
+    public sealed record Summary(int Photos, int Faces, int ValidFaces, int Written, int ValidWritten, int Dropped, int Unsure = 0);
 
     /// <summary>Crops every face in <paramref name="inputs"/> (image files or folders of them) into <paramref name="outDir"/>.</summary>
     /// <exception cref="FileNotFoundException">An input does not exist.</exception>
@@ -79,7 +84,7 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
         return AtomicDirectory.Write(outDir, temp =>
         {
             var labels = new List<HeadLabel>();
-            int faces = 0, validFaces = 0, dropped = 0;
+            int faces = 0, validFaces = 0, dropped = 0, unsure = 0;
             var found = new FaceDetections();
             foreach (string photo in photos)
             {
@@ -102,12 +107,28 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
                         continue;
                     }
 
+                    string identity = $"{name}#{f}";
+                    HeadLabel? photoLabel = null;
+                    if (dense != null)
+                    {
+                        // The dense teacher labels the face once, at the photo's resolution; each
+                        // crop carries that label through its own warp (a camera roll and zoom).
+                        double[] box = [.. boxes.AsSpan(f * 4, 4).ToArray().Select(v => (double)v)];
+                        Teachers.FaceMeshResult? mesh = dense.Label(image, box);
+                        if (mesh == null || !(mesh.MirrorDisagreement <= options.MaxDisagreement))
+                        {
+                            unsure++;
+                            continue;
+                        }
+
+                        photoLabel = dense.ToLabel(new HeadLabel { Image = name, Identity = identity, Box = box }, mesh, image.Width, image.Height);
+                    }
+
                     faces++;
                     validFaces += valid ? 1 : 0;
-                    string identity = $"{name}#{f}";
                     for (int c = 0; c < options.PerFace; c++)
                     {
-                        HeadLabel? label = Crop(image, boxes.AsSpan(f * 4, 4), identity, valid, c, temp, found);
+                        HeadLabel? label = Crop(image, boxes.AsSpan(f * 4, 4), identity, valid, c, temp, found, photoLabel);
                         if (label == null)
                         {
                             dropped++;
@@ -122,11 +143,11 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
 
             LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
             int validWritten = labels.Count(l => l.Split == "valid");
-            return new Summary(photos.Count, faces, validFaces, labels.Count, validWritten, dropped);
+            return new Summary(photos.Count, faces, validFaces, labels.Count, validWritten, dropped, unsure);
         });
     }
 
-    private HeadLabel? Crop(Mat image, ReadOnlySpan<float> face, string identity, bool valid, int index, string outDir, FaceDetections found)
+    private HeadLabel? Crop(Mat image, ReadOnlySpan<float> face, string identity, bool valid, int index, string outDir, FaceDetections found, HeadLabel? photoLabel)
     {
         var rng = new Random(unchecked((options.Seed * 1_000_003) + (StableHash(identity) * 7_919) + index));
         int s = options.Size;
@@ -178,6 +199,24 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
 
         string file = $"{identity.Replace('#', '_').Replace('.', '_')}_{index:D4}.jpg";
         File.WriteAllBytes(Path.Combine(outDir, file), jpeg);
+        if (photoLabel != null)
+        {
+            HeadLabel moved = Augment.Move(photoLabel, s, cos, -sin, tx, sin, cos, ty, flip: false, a, Augment.BlazeFaceFlip);
+            PoseLabel p = moved.Pose!;
+            return moved with
+            {
+                Center = [.. moved.Center!.Select(v => Math.Round(v, 2))],
+                CenterNorm = [.. moved.CenterNorm!.Select(v => Math.Round(v, 5))],
+                Keypoints = [.. moved.Keypoints!.Select(k => new[] { Math.Round(k[0], 2), Math.Round(k[1], 2), k[2] })],
+                Pose = new PoseLabel(Math.Round(p.Yaw, 3), Math.Round(p.Pitch, 3), Math.Round(p.Roll, 3), [.. p.Rotation.Select(v => Math.Round(v, 6))], p.Translation is { } t ? [.. t.Select(v => Math.Round(v, 3))] : null),
+                Intrinsics = [.. moved.Intrinsics!.Select(v => Math.Round(v, 3))],
+                Image = file,
+                Split = valid ? "valid" : "train",
+                Box = [.. found.Boxes.Skip(best * 4).Take(4).Select(v => Math.Round((double)v, 2))],
+                Score = Math.Round((double)found.Scores[best], 4),
+            };
+        }
+
         return new HeadLabel
         {
             Image = file,

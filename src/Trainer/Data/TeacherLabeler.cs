@@ -9,10 +9,14 @@ namespace HeadTracker.Trainer.Data;
 
 /// <summary>
 /// Labels real images or video frames with the pretrained BlazeFace detector: one labels.jsonl
-/// record per face found (box, six keypoints, score), source "teacher". The images are copied
-/// (video frames written as JPEG) into the output folder, so the data set stands on its own.
+/// record per face found (box, six keypoints, score), source "teacher". With the dense teacher
+/// (<paramref name="dense"/>), each face also gets the 468 face-mesh landmarks, the six keypoints
+/// taken from them, the head centre and the pose fitted to them, and faces whose pose the teacher
+/// cannot reproduce on the mirror image (more than <paramref name="maxDisagreement"/> degrees)
+/// are dropped. The images are copied (video frames written as JPEG) into the output folder, so
+/// the data set stands on its own.
 /// </summary>
-internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore = 0.5f)
+internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore = 0.5f, Teachers.FaceMeshTeacher? dense = null, double maxDisagreement = 10)
 {
     private static readonly string[] s_imageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
 
@@ -32,7 +36,7 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
             var labels = new List<HeadLabel>();
             int images = Directory.Exists(input)
                 ? LabelFolder(input, temp, labels, skipped, strict)
-                : LabelVideo(input, temp, labels, every, maxFrames);
+                : LabelVideo(input, temp, labels, skipped, every, maxFrames);
             LabelsFile.Write(Path.Combine(temp, LabelsFile.FileName), labels);
             return (images, labels.Count);
         });
@@ -59,14 +63,14 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
 
             string name = Path.GetFileName(file);
             File.Copy(file, Path.Combine(outDir, name));
-            Label(image, name, labels);
+            Label(image, name, labels, skipped);
             images++;
         }
 
         return images;
     }
 
-    private int LabelVideo(string path, string outDir, List<HeadLabel> labels, int every, int maxFrames)
+    private int LabelVideo(string path, string outDir, List<HeadLabel> labels, SkipReport skipped, int every, int maxFrames)
     {
         using var source = new Runtime.Capture.VideoFileSource(path);
         using var frame = new Mat();
@@ -80,14 +84,14 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
 
             string name = $"{Path.GetFileNameWithoutExtension(path)}_{index - 1:D6}.jpg";
             Cv2.ImWrite(Path.Combine(outDir, name), frame, new ImageEncodingParam(ImwriteFlags.JpegQuality, 95));
-            Label(frame, name, labels);
+            Label(frame, name, labels, skipped);
             written++;
         }
 
         return written;
     }
 
-    private void Label(Mat image, string name, List<HeadLabel> labels)
+    private void Label(Mat image, string name, List<HeadLabel> labels, SkipReport skipped)
     {
         var faces = new FaceDetections();
         detector.Detect(image, faces);
@@ -98,7 +102,7 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
                 continue;
             }
 
-            labels.Add(new HeadLabel
+            var label = new HeadLabel
             {
                 Image = name,
                 Width = image.Width,
@@ -111,7 +115,20 @@ internal sealed class TeacherLabeler(BlazeFaceDetector detector, float minScore 
                     Math.Round((double)faces.Keypoints[(f * 12) + (k * 2)], 2), Math.Round((double)faces.Keypoints[(f * 12) + (k * 2) + 1], 2), 1.0,
                 })],
                 Score = Math.Round((double)faces.Scores[f], 4),
-            });
+            };
+            if (dense != null)
+            {
+                Teachers.FaceMeshResult? mesh = dense.Label(image, label.Box);
+                if (mesh == null || !(mesh.MirrorDisagreement <= maxDisagreement))
+                {
+                    skipped.Add($"{name} face {f}: the dense teacher " + (mesh == null ? "found no pose" : $"disagrees with itself on the mirror image by {mesh.MirrorDisagreement:F1} degrees (more than {maxDisagreement})"));
+                    continue;
+                }
+
+                label = dense.ToLabel(label, mesh, image.Width, image.Height);
+            }
+
+            labels.Add(label);
         }
     }
 }
