@@ -634,7 +634,23 @@ public sealed class HeadTracker : IDisposable
 
         if (!_rotationFromKeypoints && o.HasPose)
         {
-            (pose.Yaw, pose.Pitch, pose.Roll) = (o.Yaw, o.Pitch, o.Roll);
+            if (o.PoseRelativeToRay && pose.Z > 0)
+            {
+                // The model saw the head, not where in the frame it was: its rotation is relative
+                // to the ray through the head centre, turned here into the camera's.
+                Span<double> apparent = stackalloc double[9];
+                for (int i = 0; i < 9; i++)
+                {
+                    apparent[i] = o.RotationMatrix[i];
+                }
+
+                Rotation.RayToCamera(apparent, pose.X / pose.Z, pose.Y / pose.Z, _rotation);
+                (pose.Yaw, pose.Pitch, pose.Roll) = Rotation.ToEuler(_rotation);
+            }
+            else
+            {
+                (pose.Yaw, pose.Pitch, pose.Roll) = (o.Yaw, o.Pitch, o.Roll);
+            }
         }
 
         // NaN from the model must not reach the filters: it would stay in their state for good.

@@ -46,6 +46,11 @@ internal sealed class HeadOutputs
     /// <summary>Row-major rotation matrix.</summary>
     public float[] RotationMatrix { get; } = new float[9];
 
+    /// <summary>True when <see cref="RotationMatrix"/> (and yaw, pitch, roll) are relative to the
+    /// ray through the head centre (the manifest's pose frame "ray"): the camera's rotation is
+    /// Rotation.RayToCamera of it with that ray, which the tracker applies once it knows the centre.</summary>
+    public bool PoseRelativeToRay { get; internal set; }
+
     /// <summary>Head mask over the model input (255 = head), <see cref="MaskWidth"/> x <see cref="MaskHeight"/>; empty without a mask head.</summary>
     public byte[] Mask { get; internal set; } = [];
 
@@ -282,6 +287,7 @@ internal sealed class HeadModel : IDisposable
                 break;
             case "pose":
                 r.HasPose = true;
+                r.PoseRelativeToRay = spec.Frame == "ray";
                 Array.Copy(o, r.RotationMatrix, 9);
                 (r.Yaw, r.Pitch, r.Roll) = Rotation.ToEuler(r.RotationMatrix.AsSpan());
                 break;

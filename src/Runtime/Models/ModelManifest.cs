@@ -120,6 +120,11 @@ internal sealed class ManifestOutput
     /// <summary>For pose: "rotation_matrix" (3x3, rows x, y, z of the head in camera axes).</summary>
     public string? Representation { get; set; }
 
+    /// <summary>For pose: "camera" (absent: the same), the rotation in the camera's axes; or "ray",
+    /// relative to the ray through the head centre (a virtual camera looking straight at it), which
+    /// the consumer turns into the camera's as Ray(head centre) · R (see Runtime.Pose.Rotation.Ray).</summary>
+    public string? Frame { get; set; }
+
     public string[]? KeypointNames { get; set; }
 
     /// <summary>For class outputs: one name per class; for a mask of several classes: one name

@@ -44,6 +44,56 @@ internal static class Rotation
         return (yaw / Deg, pitch / Deg, roll / Deg);
     }
 
+    /// <summary>
+    /// The smallest rotation that turns the camera's axis (0, 0, 1) onto the ray through the
+    /// normalised image point (x, y) = ((u - cx) / fx, (v - cy) / fy): the frame of a virtual
+    /// camera looking straight at that point. A head's pose "relative to the ray" (what a crop
+    /// around the head shows: it cannot see where in the frame it was cut) is R_ray = Ray^T · R;
+    /// the camera's is R = Ray · R_ray.
+    /// </summary>
+    public static void Ray(double x, double y, Span<double> r)
+    {
+        double s = Math.Sqrt((x * x) + (y * y));
+        Span<double> v = stackalloc double[3];
+        if (s > 1e-12)
+        {
+            // Axis z × d = (-y, x, 0), angle between z and d = (x, y, 1).
+            double angle = Math.Atan(s);
+            v[0] = -y / s * angle;
+            v[1] = x / s * angle;
+        }
+
+        KeypointPose.Rodrigues(v, r);
+    }
+
+    /// <summary>The camera-frame rotation of a pose given relative to the ray through (x, y): Ray · apparent.</summary>
+    public static void RayToCamera(ReadOnlySpan<double> apparent, double x, double y, Span<double> camera)
+    {
+        Span<double> ray = stackalloc double[9];
+        Ray(x, y, ray);
+        for (int i = 0; i < 3; i++)
+        {
+            for (int j = 0; j < 3; j++)
+            {
+                camera[(i * 3) + j] = (ray[i * 3] * apparent[j]) + (ray[(i * 3) + 1] * apparent[3 + j]) + (ray[(i * 3) + 2] * apparent[6 + j]);
+            }
+        }
+    }
+
+    /// <summary>The pose relative to the ray through (x, y) of a camera-frame rotation: Rayᵀ · camera.</summary>
+    public static void CameraToRay(ReadOnlySpan<double> camera, double x, double y, Span<double> apparent)
+    {
+        Span<double> ray = stackalloc double[9];
+        Ray(x, y, ray);
+        for (int i = 0; i < 3; i++)
+        {
+            for (int j = 0; j < 3; j++)
+            {
+                apparent[(i * 3) + j] = (ray[i] * camera[j]) + (ray[3 + i] * camera[3 + j]) + (ray[6 + i] * camera[6 + j]);
+            }
+        }
+    }
+
     /// <summary>Float overload for model outputs.</summary>
     public static (double Yaw, double Pitch, double Roll) ToEuler(Span<float> r)
     {

@@ -51,6 +51,11 @@ internal sealed record HeadConfig
     /// fraction of 2 on BlazeFace.</summary>
     public int? Stride { get; init; }
 
+    /// <summary>pose: "ray" (the rotation relative to the ray through the head centre: what a crop
+    /// around the head can see) or "camera" (in the camera's axes; null: camera, as models made
+    /// before the ray frame).</summary>
+    public string? Frame { get; init; }
+
     [JsonIgnore]
     public string OutputName => Name ?? Kind;
 
@@ -60,8 +65,9 @@ internal sealed record HeadConfig
     /// <param name="values">Value names, with the targets' mean and std.</param>
     /// <param name="valueLocator">value: "pooled" or "density" (null: pooled).</param>
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
-        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null) => new()
+        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null) => new()
     {
+        Frame = kind == "pose" ? poseFrame ?? "ray" : null,
         Kind = kind,
         ClassNames = kind == "class" ? classes : kind == "mask" && maskCodes is { Length: > 0 } ? maskCodes : null,
         ValueNames = kind == "value" ? values?.Names : null,
@@ -162,6 +168,11 @@ internal sealed record ModelConfig
             if (h.Kind == "mask" && h.ClassNames is { Length: < 2 })
             {
                 throw new InvalidDataException($"{source}: heads: the mask head '{h.OutputName}' segments {h.ClassNames.Length} class; give none (head or not) or at least 2");
+            }
+
+            if (h.Frame is { } frame && !(h.Kind == "pose" && frame is "ray" or "camera"))
+            {
+                throw new InvalidDataException($"{source}: heads: frame '{frame}' of '{h.OutputName}': only a pose head has a frame, ray or camera");
             }
 
             if (h.Locator is { } l && !(h.Kind is "center" or "keypoints" ? l is "regress" or "heatmap" : h.Kind == "value" && l is "pooled" or "density"))

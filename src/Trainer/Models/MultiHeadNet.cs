@@ -92,7 +92,7 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
         "center" => new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
         "keypoints" => new PointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
         "box" => new BoxHead(h.OutputName, backbone, trunk),
-        "pose" => new PoseHead(h.OutputName, backbone, trunk),
+        "pose" => new PoseHead(h.OutputName, backbone, trunk, h.Frame ?? "camera"),
         "class" => new ClassHead(h.OutputName, backbone, h.ClassNames!, h.MultiLabel),
         "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32, h.Stride, h.ClassNames),
         "value" => new ValueHead(h.OutputName, backbone, h.ValueNames!, h.ValueMean, h.ValueStd, h.YRange, h.Locator == "density", h.Width),

@@ -30,6 +30,8 @@ internal sealed class Batch
         Box = new float[count * 4];
         BoxWeight = new float[count];
         Rotation = new float[count * 9];
+        RayRotation = new float[count * 9];
+        Ray = new float[count * 2];
         PoseWeight = new float[count];
         Mask = new float[count * size * size];
         MaskWeight = new float[count];
@@ -61,8 +63,16 @@ internal sealed class Batch
 
     public float[] BoxWeight { get; }
 
-    /// <summary>[B,3,3] rotation, row-major.</summary>
+    /// <summary>[B,3,3] rotation in the camera's axes, row-major.</summary>
     public float[] Rotation { get; }
+
+    /// <summary>[B,3,3] the same rotation relative to the ray through the head centre
+    /// (Runtime.Pose.Rotation.Ray): the target of a pose head whose frame is "ray". Equal to
+    /// <see cref="Rotation"/> where the label has no head centre and camera.</summary>
+    public float[] RayRotation { get; }
+
+    /// <summary>[B,2] the head centre's ray as a normalised image point ((u - cx) / fx, (v - cy) / fy); 0, 0 when unknown.</summary>
+    public float[] Ray { get; }
 
     public float[] PoseWeight { get; }
 
@@ -227,11 +237,23 @@ internal sealed class Batcher
 
         if (l.Pose is { } pose)
         {
+            // The ray through the head centre, from the (moved) centre and camera of the label.
+            double rx = 0, ry = 0;
+            if (l.Center is { } c && l.Intrinsics is { } cam && cam[0] > 0 && cam[1] > 0)
+            {
+                (rx, ry) = ((c[0] - cam[2]) / cam[0], (c[1] - cam[3]) / cam[1]);
+            }
+
+            Span<double> apparent = stackalloc double[9];
+            Runtime.Pose.Rotation.CameraToRay(pose.Rotation, rx, ry, apparent);
             for (int j = 0; j < 9; j++)
             {
                 b.Rotation[(i * 9) + j] = (float)pose.Rotation[j];
+                b.RayRotation[(i * 9) + j] = (float)apparent[j];
             }
 
+            b.Ray[i * 2] = (float)rx;
+            b.Ray[(i * 2) + 1] = (float)ry;
             b.PoseWeight[i] = 1;
         }
 

@@ -80,6 +80,7 @@ internal sealed class ExportedModel : IDisposable
                     ClassNames = o.ClassNames,
                     ValueNames = o.ValueNames,
                     MultiLabel = o.MultiLabel ?? false,
+                    Frame = o.Kind == "pose" ? o.Frame ?? "camera" : null,
                 })],
             };
             Size = (int)Manifest.Input.Shape[2];

@@ -36,7 +36,7 @@ internal sealed class Objective
 
     /// <summary>Batch arrays as tensors (created in the caller's dispose scope).</summary>
     public sealed record Targets(Tensor Center, Tensor CenterW, Tensor Keypoints, Tensor KeypointW, Tensor Box, Tensor BoxW,
-        Tensor Rotation, Tensor PoseW, Tensor Mask, Tensor MaskW, Tensor Classes, Tensor ClassW, Tensor Values, Tensor ValueW);
+        Tensor Rotation, Tensor RayRotation, Tensor PoseW, Tensor Mask, Tensor MaskW, Tensor Classes, Tensor ClassW, Tensor Values, Tensor ValueW);
 
     public static Targets ToTensors(Batch b)
     {
@@ -45,7 +45,7 @@ internal sealed class Objective
             tensor(b.Center, [n, 2]), tensor(b.CenterWeight, [n]),
             tensor(b.Keypoints, [n, k, 2]), tensor(b.KeypointWeight, [n, k]),
             tensor(b.Box, [n, 4]), tensor(b.BoxWeight, [n]),
-            tensor(b.Rotation, [n, 3, 3]), tensor(b.PoseWeight, [n]),
+            tensor(b.Rotation, [n, 3, 3]), tensor(b.RayRotation, [n, 3, 3]), tensor(b.PoseWeight, [n]),
             tensor(b.Mask, [n, 1, s, s]), tensor(b.MaskWeight, [n]),
             tensor(b.ClassTargets, [n, c]), tensor(b.ClassWeight, [n]),
             tensor(b.Values, [n, v]), tensor(b.ValueWeight, [n]));
@@ -67,7 +67,7 @@ internal sealed class Objective
                 // Corners where a face is labelled; the score learns face (1) or none (0) on every sample.
                 "box" => Weighted(functional.smooth_l1_loss(o[.., ..4], t.Box, reduction: Reduction.None, beta: 0.05).mean([1]), t.BoxW)
                     + functional.binary_cross_entropy_with_logits(o[.., 4], t.BoxW),
-                "pose" => Weighted((o - t.Rotation).pow(2).sum([1, 2]), t.PoseW),
+                "pose" => Weighted((o - (head.Frame == "ray" ? t.RayRotation : t.Rotation)).pow(2).sum([1, 2]), t.PoseW),
                 "mask" when head.ClassNames is { Length: > 1 } => SegmentationLoss(o, t.Mask),
                 "mask" => Weighted(functional.binary_cross_entropy_with_logits(o, t.Mask, reduction: Reduction.None).mean([1, 2, 3]), t.MaskW),
                 // Squared error in standardised units: every value weighs alike, whatever its scale.
@@ -153,7 +153,9 @@ internal sealed class Objective
                             _boxIous.Add(iou);
                             break;
                         case "pose" when b.PoseWeight[i] > 0:
-                            (double py, double pp, double pr) = Rotation.ToEuler(o.AsSpan(i * 9, 9));
+                            // Scored in the camera's axes, what a user sees: a ray-frame
+                            // prediction is turned by the true head centre's ray.
+                            (double py, double pp, double pr) = head.Frame == "ray" ? CameraEuler(o.AsSpan(i * 9, 9), b.Ray[i * 2], b.Ray[(i * 2) + 1]) : Rotation.ToEuler(o.AsSpan(i * 9, 9));
                             (double ty, double tp, double tr) = Rotation.ToEuler(b.Rotation.AsSpan(i * 9, 9));
                             Add("yaw_mae", AngleDiff(py, ty));
                             Add("pitch_mae", AngleDiff(pp, tp));
@@ -235,6 +237,20 @@ internal sealed class Objective
         {
             (double sum, double count) = _sums.GetValueOrDefault(name);
             _sums[name] = (sum + value, count + 1);
+        }
+
+        /// <summary>Yaw, pitch, roll in the camera's axes of a rotation relative to the ray (x, y).</summary>
+        private static (double Yaw, double Pitch, double Roll) CameraEuler(ReadOnlySpan<float> apparent, double x, double y)
+        {
+            Span<double> a = stackalloc double[9];
+            Span<double> camera = stackalloc double[9];
+            for (int j = 0; j < 9; j++)
+            {
+                a[j] = apparent[j];
+            }
+
+            Rotation.RayToCamera(a, x, y, camera);
+            return Rotation.ToEuler(camera);
         }
 
         /// <summary>NME: mean distance of labelled keypoints over the inter-ocular distance.</summary>

@@ -53,6 +53,9 @@ internal sealed record TrainRequest
     /// <summary>Value head: pooled or density (null: pooled).</summary>
     public string? ValueLocator { get; init; }
 
+    /// <summary>Pose head: ray or camera (null: ray).</summary>
+    public string? PoseFrame { get; init; }
+
     public TrainOptions Options { get; init; } = new();
 }
 
@@ -102,7 +105,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange, r.ValueLocator) with
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
             })],

@@ -14,9 +14,12 @@ namespace HeadTracker.Trainer.Models.Heads;
 /// a face looking into the camera is the identity. Yaw, pitch and roll in degrees follow from it
 /// (<see cref="Runtime.Pose.Rotation"/>).
 /// </summary>
-internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size = null)
+internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size = null, string frame = "camera")
     : TrunkHead(nameof(PoseHead), name, backbone, 6, size)
 {
+    /// <summary>"ray" or "camera": see <see cref="HeadConfig.Frame"/>.</summary>
+    public string Frame { get; } = frame;
+
     private const float Eps = 1e-8f;
 
     public override Tensor forward(Tensor[] features)
@@ -43,7 +46,10 @@ internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size =
         Kind = "pose",
         Shape = [-1, 3, 3],
         Representation = "rotation_matrix",
-        Coordinates = "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in camera coordinates (x right, y down, z away from the camera); identity = facing the camera; R = Ry(yaw) Rx(pitch) Rz(roll)",
+        Frame = Frame,
+        Coordinates = Frame == "ray"
+            ? "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in the axes of a camera turned to look straight at the head centre (Ray(head centre): the smallest rotation of the camera's z axis onto the ray through it); identity = facing that camera; camera rotation = Ray(head centre) R; R = Ry(yaw) Rx(pitch) Rz(roll)"
+            : "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in camera coordinates (x right, y down, z away from the camera); identity = facing the camera; R = Ry(yaw) Rx(pitch) Rz(roll)",
         Activation = "none",
     };
 
