@@ -126,7 +126,7 @@ public class FaceMeshTeacherTests(FaceMeshTeacherFixture fixture, ITestOutputHel
                 Assert.NotNull(t);
                 // The camera turned about its axis: R' = Rz(-15°) R, compared as rotations (Euler
                 // angles mix yaw and pitch under such a turn when the head is not frontal).
-                turn.Add(Angle(t.Rotation, RollCamera(-15, mesh.Rotation)));
+                turn.Add(FaceMeshTeacher.AngleBetween(t.Rotation, RollCamera(-15, mesh.Rotation)));
                 if (mesh.MirrorDisagreement <= 10)
                 {
                     sure.Add(turn[^1]);
@@ -164,18 +164,6 @@ public class FaceMeshTeacherTests(FaceMeshTeacherFixture fixture, ITestOutputHel
         }
 
         return o;
-    }
-
-    /// <summary>The angle in degrees of the rotation between two rotation matrices.</summary>
-    private static double Angle(double[] a, double[] b)
-    {
-        double trace = 0;
-        for (int i = 0; i < 9; i++)
-        {
-            trace += a[i] * b[i];
-        }
-
-        return Math.Acos(Math.Clamp((trace - 1) / 2, -1, 1)) * 180 / Math.PI;
     }
 
     private static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
