@@ -67,7 +67,7 @@ internal static class Rotation
     }
 
     /// <summary>The camera-frame rotation of a pose given relative to the ray through (x, y): Ray · apparent.</summary>
-    public static void RayToCamera(ReadOnlySpan<double> apparent, double x, double y, Span<double> camera)
+    public static void RayToCamera(Span<double> apparent, double x, double y, Span<double> camera)
     {
         Span<double> ray = stackalloc double[9];
         Ray(x, y, ray);
@@ -81,7 +81,7 @@ internal static class Rotation
     }
 
     /// <summary>The pose relative to the ray through (x, y) of a camera-frame rotation: Rayᵀ · camera.</summary>
-    public static void CameraToRay(ReadOnlySpan<double> camera, double x, double y, Span<double> apparent)
+    public static void CameraToRay(Span<double> camera, double x, double y, Span<double> apparent)
     {
         Span<double> ray = stackalloc double[9];
         Ray(x, y, ray);
