@@ -62,7 +62,11 @@ internal sealed class TfjsGraphNet : torch.nn.Module<Tensor, Tensor[]>, IOnnxExp
         var values = new Tensor[_steps.Count];
         foreach (Step s in _steps)
         {
-            values[s.Index] = Run(s, values, input);
+            // Constants are read only through the parameters their consumers made of them.
+            if (s.Node.Op != "Const")
+            {
+                values[s.Index] = Run(s, values, input);
+            }
         }
 
         Tensor[] outputs = [.. _outputs.Select(i => ToNhwc(_steps[i], values[i]).MoveToOuterDisposeScope())];
@@ -294,9 +298,6 @@ internal sealed class TfjsGraphNet : torch.nn.Module<Tensor, Tensor[]>, IOnnxExp
         Tensor X(int i) => v[s.Inputs[i]];
         switch (n.Op)
         {
-            case "Const":
-                // Read only through the parameters its consumers made of it.
-                return empty(0);
             case "Placeholder":
                 return s.Nchw ? input.permute(0, 3, 1, 2) : input;
             case "_FusedConv2D" or "Conv2D" or "DepthwiseConv2dNative" or "FusedDepthwiseConv2dNative":
