@@ -363,7 +363,8 @@ internal sealed class KeypointPose
         return true;
     }
 
-    private static void Multiply(Span<double> a, Span<double> b, Span<double> result)
+    /// <summary>result = a · b for 3x3 row-major matrices.</summary>
+    internal static void Multiply(Span<double> a, Span<double> b, Span<double> result)
     {
         for (int i = 0; i < 3; i++)
         {

@@ -71,27 +71,16 @@ internal static class Rotation
     {
         Span<double> ray = stackalloc double[9];
         Ray(x, y, ray);
-        for (int i = 0; i < 3; i++)
-        {
-            for (int j = 0; j < 3; j++)
-            {
-                camera[(i * 3) + j] = (ray[i * 3] * apparent[j]) + (ray[(i * 3) + 1] * apparent[3 + j]) + (ray[(i * 3) + 2] * apparent[6 + j]);
-            }
-        }
+        KeypointPose.Multiply(ray, apparent, camera);
     }
 
-    /// <summary>The pose relative to the ray through (x, y) of a camera-frame rotation: Rayᵀ · camera.</summary>
+    /// <summary>The pose relative to the ray through (x, y) of a camera-frame rotation: Rayᵀ · camera
+    /// (Rayᵀ is Ray(-x, -y): the same axis reversed, the same angle).</summary>
     public static void CameraToRay(Span<double> camera, double x, double y, Span<double> apparent)
     {
-        Span<double> ray = stackalloc double[9];
-        Ray(x, y, ray);
-        for (int i = 0; i < 3; i++)
-        {
-            for (int j = 0; j < 3; j++)
-            {
-                apparent[(i * 3) + j] = (ray[i] * camera[j]) + (ray[3 + i] * camera[3 + j]) + (ray[6 + i] * camera[6 + j]);
-            }
-        }
+        Span<double> inverse = stackalloc double[9];
+        Ray(-x, -y, inverse);
+        KeypointPose.Multiply(inverse, camera, apparent);
     }
 
     /// <summary>Float overload for model outputs.</summary>
