@@ -116,6 +116,11 @@ public sealed class HeadTracker : IDisposable
             throw new ArgumentException($"HeadTrackerOptions.CropDeadband must be in [0, 0.5), got {options.CropDeadband}", nameof(options));
         }
 
+        if (!(options.RotationHoldDegrees is >= 0 and <= 10) || !(options.PositionHoldCm is >= 0 and <= 10))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.RotationHoldDegrees and PositionHoldCm must be in [0, 10], got {options.RotationHoldDegrees} and {options.PositionHoldCm}", nameof(options));
+        }
+
         if (options.CameraWidth < 1 || options.CameraHeight < 1 || options.CameraFps < 1)
         {
             throw new ArgumentException("HeadTrackerOptions: CameraWidth, CameraHeight and CameraFps must be positive", nameof(options));
@@ -128,12 +133,14 @@ public sealed class HeadTracker : IDisposable
         _filters = new IScalarFilter[6];
         for (int i = 0; i < 6; i++)
         {
-            _filters[i] = options.Filter switch
+            IScalarFilter filter = options.Filter switch
             {
                 FilterKind.Ewma => new EwmaFilter(options.EwmaAlpha),
                 FilterKind.None => new NoFilter(),
                 _ => new OneEuroFilter(options.MinCutoff, options.Beta, options.DerivativeCutoff),
             };
+            double hold = i < 3 ? options.PositionHoldCm : options.RotationHoldDegrees; // X, Y, Z, then yaw, pitch, roll
+            _filters[i] = options.Filter == FilterKind.None || hold == 0 ? filter : new HoldFilter(filter, hold);
         }
     }
 

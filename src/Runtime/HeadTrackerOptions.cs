@@ -123,6 +123,15 @@ public sealed class HeadTrackerOptions
     /// <summary>One Euro: cutoff of the speed estimate, Hz.</summary>
     public double DerivativeCutoff { get; set; } = 1.0;
 
+    /// <summary>A dead band after the filter for yaw, pitch and roll, in degrees: the filtered
+    /// angle holds still until the smoothed one moves this far from it, then follows at this
+    /// distance (no jump), as opentrack's filters' dead zone. What is left of a still head's noise
+    /// after the filter stays inside it; a turn is at most this much behind. 0: none.</summary>
+    public double RotationHoldDegrees { get; set; } = 0.5;
+
+    /// <summary>The same dead band for X, Y and Z, in centimetres. 0: none.</summary>
+    public double PositionHoldCm { get; set; } = 0.1;
+
     /// <summary>EWMA weight of the newest sample, (0, 1].</summary>
     public double EwmaAlpha { get; set; } = 0.5;
 

@@ -111,6 +111,8 @@ internal static class Program
                 case "--beta": o = o with { Beta = Number(0, 100) }; break;
                 case "--dcutoff": o = o with { DerivativeCutoff = Number(0.001, 100) }; break;
                 case "--deadband": o = o with { Deadband = Number(0, 0.49) }; break;
+                case "--hold-deg": o = o with { HoldDegrees = Number(0, 10) }; break;
+                case "--hold-cm": o = o with { HoldCm = Number(0, 10) }; break;
                 case "--out": o = o with { Out = Value() }; break;
                 case "--help" or "-h": HelpStability(); return o with { Help = true };
                 default: throw new ArgumentException($"unknown option '{arg}' for stability (see --help)");
@@ -123,11 +125,11 @@ internal static class Program
     private static void HelpStability()
     {
         Console.WriteLine("usage: headtracker-bench stability [--model FILE] [--photo FILE] [--sigma 2] [--seed 15] [--min-cutoff HZ] [--beta B]");
-        Console.WriteLine("                                   [--dcutoff HZ] [--deadband SHARE] [--out out/bench]");
+        Console.WriteLine("                                   [--dcutoff HZ] [--hold-deg DEG] [--hold-cm CM] [--deadband SHARE] [--out out/bench]");
         Console.WriteLine("       a real photo through the whole two-stage tracker at 30 frames/s: byte-identical frames (raw change),");
         Console.WriteLine("       a still head under camera noise (raw and filtered jitter, deg and px), and the photo rolling,");
         Console.WriteLine("       zooming and drifting along a known path (roll error, yaw/pitch wander, centre error, lag);");
-        Console.WriteLine("       filter and dead band default to HeadTrackerOptions'; stability.json in --out");
+        Console.WriteLine("       filter, hold bands and crop dead band default to HeadTrackerOptions'; stability.json in --out");
     }
 
     private static int Help()

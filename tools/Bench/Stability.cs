@@ -33,6 +33,10 @@ internal sealed record StabilityOptions
 
     public double? Deadband { get; init; }
 
+    public double? HoldDegrees { get; init; }
+
+    public double? HoldCm { get; init; }
+
     public string Out { get; init; } = Path.Combine("out", "bench");
 
     public bool Help { get; init; }
@@ -68,9 +72,11 @@ internal static class Stability
         options.Beta = o.Beta ?? options.Beta;
         options.DerivativeCutoff = o.DerivativeCutoff ?? options.DerivativeCutoff;
         options.CropDeadband = o.Deadband ?? options.CropDeadband;
+        options.RotationHoldDegrees = o.HoldDegrees ?? options.RotationHoldDegrees;
+        options.PositionHoldCm = o.HoldCm ?? options.PositionHoldCm;
         log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         log.WriteLine($"Model: {model}; photo: {clip.Photo} ({clip.Width}x{clip.Height}, face a third of the width); two-stage; " +
-            string.Format(CultureInfo.InvariantCulture, "One Euro min cutoff {0} Hz, beta {1}, derivative cutoff {2} Hz; crop dead band {3}", options.MinCutoff, options.Beta, options.DerivativeCutoff, options.CropDeadband));
+            string.Format(CultureInfo.InvariantCulture, "One Euro min cutoff {0} Hz, beta {1}, derivative cutoff {2} Hz; hold {3} deg, {4} cm; crop dead band {5}", options.MinCutoff, options.Beta, options.DerivativeCutoff, options.RotationHoldDegrees, options.PositionHoldCm, options.CropDeadband));
 
         var still = new PhotoMotion(0, 1, 0, 0);
         using var clean = new Mat();
@@ -147,7 +153,7 @@ internal static class Stability
             machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}",
             model = Path.GetFileName(model),
             photo = clip.Photo,
-            filter = new { min_cutoff = options.MinCutoff, beta = options.Beta, derivative_cutoff = options.DerivativeCutoff },
+            filter = new { min_cutoff = options.MinCutoff, beta = options.Beta, derivative_cutoff = options.DerivativeCutoff, hold_deg = options.RotationHoldDegrees, hold_cm = options.PositionHoldCm },
             crop_deadband = options.CropDeadband,
             identical = new { frames = 45, tracked = validIdentical, raw_change = change },
             noisy = new { sigma = o.Sigma, frames = window.Count, raw_deg = rawDeg, raw_px = rawPx, filtered_deg = filtDeg, filtered_px = filtPx },

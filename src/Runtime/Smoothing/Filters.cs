@@ -95,3 +95,56 @@ internal sealed class OneEuroFilter : IScalarFilter
         return 1.0 / (1.0 + (tau / dt));
     }
 }
+
+/// <summary>
+/// A dead band after another filter (hysteresis, "backlash"), as opentrack's filters have one: the
+/// output stays where it is while the inner filter's value stays within <see cref="Band"/> of it,
+/// and past the band it follows at the band's distance, so it never jumps. A still head whose
+/// smoothed noise stays inside the band reads exactly still; a moving one lags by at most the band.
+/// </summary>
+internal sealed class HoldFilter : IScalarFilter
+{
+    private readonly IScalarFilter _inner;
+    private bool _started;
+    private double _held;
+
+    public HoldFilter(IScalarFilter inner, double band)
+    {
+        if (!(band >= 0) || double.IsInfinity(band))
+        {
+            throw new ArgumentOutOfRangeException(nameof(band), band, "a hold band must be finite and at least 0");
+        }
+
+        _inner = inner;
+        Band = band;
+    }
+
+    /// <summary>How far the inner filter's value may move from the output before the output follows.</summary>
+    public double Band { get; }
+
+    public double Filter(double value, double dtSeconds)
+    {
+        double x = _inner.Filter(value, dtSeconds);
+        if (!_started)
+        {
+            _started = true;
+            _held = x;
+        }
+        else if (x - _held > Band)
+        {
+            _held = x - Band;
+        }
+        else if (_held - x > Band)
+        {
+            _held = x + Band;
+        }
+
+        return _held;
+    }
+
+    public void Reset()
+    {
+        _inner.Reset();
+        _started = false;
+    }
+}

@@ -223,11 +223,13 @@ internal sealed class Learner : IDisposable
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
             Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
-            (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
+            (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(outputs, Objective.ToTensors(batch));
             double value = loss.item<float>();
             if (!double.IsFinite(value))
             {
-                throw new InvalidOperationException($"the loss is {value} at epoch {epoch + 1}, batch {step + 1}: training stopped (is the learning rate too high?); the last checkpoint holds epoch {State.EpochsDone}");
+                string heads = string.Join(", ", parts.Where(p => !double.IsFinite(p.Value)).Select(p => p.Key));
+                bool badInput = Array.Exists(batch.Images, x => !float.IsFinite(x));
+                throw new InvalidOperationException($"the loss is {value} at epoch {epoch + 1}, batch {step + 1} (not finite in: {heads}{(badInput ? "; the batch's images hold NaN" : "")}): training stopped (is the learning rate too high?); the last checkpoint holds epoch {State.EpochsDone}");
             }
 
             _optimizer.zero_grad();
