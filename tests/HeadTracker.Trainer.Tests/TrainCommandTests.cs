@@ -20,28 +20,6 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-train.dll"), .. args], timeoutSeconds: 600);
 
     [Fact]
-    public void The_default_models_heads_at_128_px_train_without_NaN()
-    {
-        // The default recipe's heads and mask decoder (stride 4, 16 channels) at 128x128: with
-        // libtorch's oneDNN convolutions on, the mask decoder returned NaN for whole batches at a
-        // random step on the build machines' AMD EPYC (AVX-512) CPUs, here within the first 10
-        // batches (HEADTRACKER_ONEDNN=1 brings that back); the mask head now runs without oneDNN
-        // (Training/TorchSettings.cs). Every loss of 2 + 2 epochs must be finite.
-        string run = Path.Combine(_dir, "run128");
-        var r = Train("train", "--data", data.Set, "--heads", "center,keypoints,box,pose,mask", "--mask-stride", "4", "--mask-width", "16",
-            "--size", "128", "--batch", "32", "--freeze-epochs", "2", "--epochs", "2", "--lr", "1e-2", "--seed", "7", "--threads", "2", "--out", run);
-        Assert.True(r.ExitCode == 0, r.All);
-        string[] epochs = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
-        Assert.Equal(4, epochs.Length);
-        foreach (string line in epochs)
-        {
-            var e = System.Text.Json.JsonDocument.Parse(line).RootElement;
-            Assert.True(double.IsFinite(e.GetProperty("train_loss").GetDouble()) && double.IsFinite(e.GetProperty("valid_loss").GetDouble()), line);
-            Assert.True(double.IsFinite(e.GetProperty("metrics").GetProperty("mask_iou").GetDouble()), line);
-        }
-    }
-
-    [Fact]
     public void Train_writes_the_run_folder_resumes_and_eval_agrees()
     {
         string run = Path.Combine(_dir, "run");

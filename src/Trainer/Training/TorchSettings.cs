@@ -1,66 +1,51 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using static TorchSharp.torch;
 
 namespace HeadTracker.Trainer.Training;
 
 /// <summary>
-/// libtorch switches that TorchSharp does not expose. oneDNN (MKL-DNN), libtorch's fast CPU path
-/// for convolutions, gave NaN at random on the build machines' AMD EPYC (AVX-512) CPUs: a
-/// convolution in the mask head's decoder returned NaN for a whole batch of finite inputs and
-/// finite weights, at a different step on each run, and the same forward pass run again was
-/// finite (limiting oneDNN or MKL to AVX2 by their environment variables did not help). With
-/// oneDNN off, libtorch falls back to its own kernels. PyTorch's switch for this is
-/// <c>torch.backends.mkldnn.enabled</c>; here it is at::Context::setUserEnabledMkldnn, called
-/// directly (libtorch exports it).
+/// Keeps libtorch's oneDNN convolutions to the instruction set they compute right with here.
+/// On the build machines (AMD EPYC with AVX-512, under a hypervisor) oneDNN's AVX, AVX2 and
+/// AVX-512 kernels returned wrong values for some convolutions: the mask decoder's 3x3
+/// convolution with 58 input channels was off by up to 0.47 against the same convolution in
+/// float64 (by up to 0.23 for 184 channels), which showed as a NaN loss at a random step of
+/// training, and the trainer's BlazeFace model disagreed with its ONNX export by 6e-4. Limited to
+/// SSE4.1 kernels (oneDNN's ONEDNN_MAX_CPU_ISA), every convolution agrees with float64 to 1e-6
+/// and training is about as fast. oneDNN reads the variable once, at its first convolution, from
+/// the process's native environment, so it is set there as soon as this assembly loads. A value
+/// the user set (e.g. ONEDNN_MAX_CPU_ISA=ALL, oneDNN's default) is left alone.
 /// </summary>
 internal static class TorchSettings
 {
-    private const string Lib = "libtorch_cpu";
+    /// <summary>The variable oneDNN reads.</summary>
+    public const string Variable = "ONEDNN_MAX_CPU_ISA";
 
-    /// <summary>Whether oneDNN is used for convolutions now (false after <see cref="UseOneDnn"/>(false)).</summary>
-    public static bool OneDnnEnabled => Native.UserEnabledMkldnn(Native.GlobalContext());
+    /// <summary>The level set when the user set none.</summary>
+    public const string Level = "SSE41";
 
-    /// <summary>Turns oneDNN on or off for this process (libtorch must be loaded: any tensor made first).</summary>
-    public static void UseOneDnn(bool enabled) => Native.SetUserEnabledMkldnn(Native.GlobalContext(), enabled);
-
-    /// <summary>Turns oneDNN off until disposed (then as it was), for the layers it fails in;
-    /// does nothing when HEADTRACKER_ONEDNN=1.</summary>
-    public static Scope OneDnnOff() => new(Environment.GetEnvironmentVariable("HEADTRACKER_ONEDNN") != "1" && OneDnnEnabled);
-
-    /// <summary>See <see cref="OneDnnOff"/>.</summary>
-    public readonly struct Scope : IDisposable
+    /// <summary>Sets <see cref="Variable"/> to <see cref="Level"/> in the native environment
+    /// unless it is set already; returns the value in force.</summary>
+    public static string LimitOneDnn()
     {
-        private readonly bool _restore;
-
-        internal Scope(bool restore)
+        string? mine = Environment.GetEnvironmentVariable(Variable);
+        if (!string.IsNullOrEmpty(mine))
         {
-            _restore = restore;
-            if (restore)
-            {
-                UseOneDnn(false);
-            }
+            return mine;
         }
 
-        public void Dispose()
+        Environment.SetEnvironmentVariable(Variable, Level); // Windows: the process environment oneDNN reads
+        if (!OperatingSystem.IsWindows())
         {
-            if (_restore)
-            {
-                UseOneDnn(true);
-            }
+            _ = setenv(Variable, Level, 0); // elsewhere .NET keeps its own copy: libc's is what getenv sees
         }
+
+        return Level;
     }
 
-    private static class Native
-    {
-        [DllImport(Lib, EntryPoint = "_ZN2at13globalContextEv")]
-        public static extern IntPtr GlobalContext();
+    [ModuleInitializer]
+    internal static void OnLoad() => LimitOneDnn();
 
-        [DllImport(Lib, EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
-        public static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.I1)] bool enabled);
-
-        [DllImport(Lib, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
-        [return: MarshalAs(UnmanagedType.I1)]
-        public static extern bool UserEnabledMkldnn(IntPtr context);
-    }
+    [DllImport("libc", CharSet = CharSet.Ansi)]
+    private static extern int setenv(string name, string value, int overwrite);
 }

@@ -117,7 +117,6 @@ internal sealed class MaskHead : Head
 
     public override Tensor forward(Tensor[] features)
     {
-        using var oneDnn = Training.TorchSettings.OneDnnOff();
         using var scope = NewDisposeScope();
         Tensor x = features[^1];
         for (int i = 0; i < blocks.Count; i++)
