@@ -56,9 +56,15 @@ public class BenchCommandTests
             Assert.True(moving.GetProperty("tracked").GetInt32() >= 270, r.StdOut);
             Assert.True(moving.GetProperty("centre_px").GetDouble() < 60, r.StdOut); // follows the face (today 20 px); a lost or wrong face is 100+
             Assert.Contains("identical frames", r.StdOut, StringComparison.Ordinal);
+            // Each phase's per-frame record stays for a look: one JSON line per tracked frame.
+            Assert.True(File.ReadLines(Path.Combine(outDir, "stability-moving.jsonl")).Count(l => l.Contains("\"valid\":true", StringComparison.Ordinal)) >= moving.GetProperty("tracked").GetInt32(), r.StdOut);
+            Assert.True(File.ReadLines(Path.Combine(outDir, "stability-noisy.jsonl")).Count() >= noisy.GetProperty("frames").GetInt32(), r.StdOut);
 
             var help = Processes.Run("dotnet", [bench, "stability", "--help"]);
-            Assert.True(help.ExitCode == 0 && help.StdOut.Contains("--deadband", StringComparison.Ordinal), help.All);
+            Assert.True(help.ExitCode == 0 && help.StdOut.Contains("--deadband", StringComparison.Ordinal) && help.StdOut.Contains("--hold-deg", StringComparison.Ordinal), help.All);
+            var badHold = Processes.Run("dotnet", [bench, "stability", "--hold-deg", "-1"]);
+            Assert.Equal(2, badHold.ExitCode);
+            Assert.Contains("--hold-deg", badHold.StdErr, StringComparison.Ordinal);
             var bad = Processes.Run("dotnet", [bench, "stability", "--deadband", "0.7"]);
             Assert.Equal(2, bad.ExitCode);
             Assert.Contains("--deadband", bad.StdErr, StringComparison.Ordinal);

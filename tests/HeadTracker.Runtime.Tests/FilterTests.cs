@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using HeadTracker.Runtime.Smoothing;
+using Tracker = HeadTracker.Runtime.HeadTracker;
 
 namespace HeadTracker.Runtime.Tests;
 
@@ -110,6 +111,17 @@ public class FilterTests
         }
 
         Assert.InRange(lagHeld - lagBare, 0.59, 0.61);
+    }
+
+    [Theory]
+    [InlineData(-0.1, 0.1, "RotationHoldDegrees")]
+    [InlineData(0.5, double.NaN, "PositionHoldCm")]
+    [InlineData(11, 0.1, "RotationHoldDegrees")]
+    public void A_hold_band_out_of_range_is_refused_naming_the_option(double degrees, double cm, string option)
+    {
+        var options = new HeadTrackerOptions { ModelPath = "model.onnx", RotationHoldDegrees = degrees, PositionHoldCm = cm };
+        var e = Assert.Throws<ArgumentException>(() => new Tracker(options));
+        Assert.Contains(option, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,6 +16,9 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        // Before any convolution: libtorch's oneDNN kernels the trainer trusts (see TorchSettings).
+        HeadTracker.Trainer.Training.TorchSettings.LimitOneDnn();
+
         // No verb, or options first: the latency benchmark.
         if (args.Length == 0 || (args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "--help"))
         {
@@ -129,7 +132,8 @@ internal static class Program
         Console.WriteLine("       a real photo through the whole two-stage tracker at 30 frames/s: byte-identical frames (raw change),");
         Console.WriteLine("       a still head under camera noise (raw and filtered jitter, deg and px), and the photo rolling,");
         Console.WriteLine("       zooming and drifting along a known path (roll error, yaw/pitch wander, centre error, lag);");
-        Console.WriteLine("       filter, hold bands and crop dead band default to HeadTrackerOptions'; stability.json in --out");
+        Console.WriteLine("       filter, hold bands and crop dead band default to HeadTrackerOptions'; stability.json and each phase's");
+        Console.WriteLine("       per-frame record (stability-identical/-noisy/-moving.jsonl) in --out");
     }
 
     private static int Help()

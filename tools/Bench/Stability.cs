@@ -84,7 +84,7 @@ internal static class Stability
         Cv2.ImWrite(Path.Combine(o.Out, "stability-still.png"), clean);
 
         // (1) Byte-identical frames.
-        List<Frame> identical = Track(Enumerable.Repeat(clean, 45).ToList(), options, o.Out);
+        List<Frame> identical = Track(Enumerable.Repeat(clean, 45).ToList(), options, Path.Combine(o.Out, "stability-identical.jsonl"));
         List<Frame> settled = [.. identical.Where(f => f.Index >= 10)];
         double change = settled.Count == 0 ? double.NaN : settled.Max(f => f.Raw.Zip(settled[0].Raw).Max(p => Math.Abs(p.First - p.Second)));
         int validIdentical = identical.Count(f => f.Valid);
@@ -97,7 +97,7 @@ internal static class Stability
             noisyFrames.Add(Noisy(clean, random, o.Sigma));
         }
 
-        List<Frame> noisy = Track(noisyFrames, options, o.Out);
+        List<Frame> noisy = Track(noisyFrames, options, Path.Combine(o.Out, "stability-noisy.jsonl"));
         noisyFrames.ForEach(m => m.Dispose());
         List<Frame> window = [.. noisy.Where(f => f.Index >= 60 && f.Valid)];
         double f0 = clip.Width / 2.0 / Math.Tan(options.HorizontalFovDegrees * Math.PI / 360);
@@ -120,7 +120,7 @@ internal static class Stability
             moving.Add(frame);
         }
 
-        List<Frame> path = Track(moving, options, o.Out);
+        List<Frame> path = Track(moving, options, Path.Combine(o.Out, "stability-moving.jsonl"));
         moving.ForEach(m => m.Dispose());
         List<Frame> seen = [.. path.Where(f => f.Valid && f.Index < motions.Length)];
         double rollRaw = Mae(seen, f => f.Raw[5] - rollAtRest - motions[f.Index].Roll);
@@ -168,10 +168,11 @@ internal static class Stability
     private sealed record Frame(int Index, bool Valid, float CenterX, float CenterY, double[] Raw, double[] Filtered);
 
     /// <summary>Pushes the frames at 30 per second and returns the tracker's record of each one
-    /// (Index: the pushed frame it came from, by order).</summary>
-    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions options, string outDir)
+    /// (Index: the pushed frame it came from, by order); the record stays in <paramref name="record"/>
+    /// (a JSON line per frame, raw and filtered pose), for a look at what a game would read.</summary>
+    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions options, string record)
     {
-        string record = Path.Combine(outDir, "stability-record.jsonl");
+        File.Delete(record);
         options.RecordPath = record;
         using (var tracker = new Tracker(options))
         {
@@ -206,7 +207,6 @@ internal static class Stability
             result.Add(new Frame((int)r.GetProperty("frame").GetInt64() - 1, r.GetProperty("valid").GetBoolean(), c[0].GetSingle(), c[1].GetSingle(), Pose(r.GetProperty("raw")), Pose(r.GetProperty("filtered"))));
         }
 
-        File.Delete(record);
         return result;
     }
 
