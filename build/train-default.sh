@@ -12,6 +12,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 config="${HEADTRACKER_CONFIGURATION:-Release}"
 work="${HEADTRACKER_TRAIN_DIR:-$root/out/train-default}"
 scale="${HEADTRACKER_TRAIN_SCALE:-full}"
+# HEADTRACKER_TRAIN_RESUME=1: carry on from the checkpoint in $work/run (a run that was stopped;
+# the data steps are deterministic for their seeds and write the same files again).
 # HEADTRACKER_TRAINER_DLL: another build of the trainer to run (e.g. a copy, so that rebuilding
 # the tree does not replace the files of a run in progress).
 train=(dotnet "${HEADTRACKER_TRAINER_DLL:-$root/src/Trainer/bin/$config/net10.0/headtracker-train.dll}")
@@ -27,7 +29,8 @@ esac
 "${train[@]}" synth --out "$work/synth" --count "$count" --seed 7
 "${train[@]}" teacher-crops --out "$work/real" --per-face "$per_face" --seed 7
 "${train[@]}" train --data "$work/synth,$work/real" --heads center,keypoints,box,pose,mask --mask-stride 4 --mask-width 16 \
-  --epochs "$epochs" --freeze-epochs 1 --lr 1e-2 --seed 7 --max-batches "$batches" --out "$work/run" --export "$work/model.onnx"
+  --epochs "$epochs" --freeze-epochs 1 --lr 1e-2 --seed 7 --max-batches "$batches" --out "$work/run" --export "$work/model.onnx" \
+  ${HEADTRACKER_TRAIN_RESUME:+--resume}
 "${train[@]}" eval --model "$work/model.onnx" --data "$work/synth" --split valid --json "$work/eval.json"
 "${train[@]}" eval --model "$work/model.onnx" --data "$work/real" --split valid --json "$work/eval-real.json"
 for by in yaw face; do
