@@ -92,8 +92,9 @@ public class FilterTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new HoldFilter(new NoFilter(), -0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new HoldFilter(new NoFilter(), double.NaN));
 
-        // After One Euro, on a minute of unit noise (One Euro leaves 0.30 of it; the band is twice
-        // that): the output spreads about half as much (0.16 measured), and a steady 30 deg/s turn comes through with at most the band's lag added.
+        // After One Euro, on 50 seconds of unit noise (One Euro leaves 0.30 of it; the band is
+        // twice that): the output spreads about half as much (0.16 measured), and a steady
+        // 30 deg/s turn comes through with exactly the band's lag added.
         var rng = new Random(5);
         double[] noise = [.. Enumerable.Range(0, 3000).Select(_ => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))];
         var euro = new OneEuroFilter(1, 0.05);

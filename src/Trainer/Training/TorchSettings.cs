@@ -7,14 +7,17 @@ namespace HeadTracker.Trainer.Training;
 /// <summary>
 /// Keeps libtorch's oneDNN convolutions to the instruction set they compute right with here.
 /// On the build machines (AMD EPYC with AVX-512, under a hypervisor) oneDNN's AVX, AVX2 and
-/// AVX-512 kernels returned wrong values for some convolutions: the mask decoder's 3x3
-/// convolution with 58 input channels was off by up to 0.47 against the same convolution in
-/// float64 (by up to 0.23 for 184 channels), which showed as a NaN loss at a random step of
-/// training, and the trainer's BlazeFace model disagreed with its ONNX export by 6e-4. Limited to
-/// SSE4.1 kernels (oneDNN's ONEDNN_MAX_CPU_ISA), every convolution agrees with float64 to 1e-6
-/// and training is about as fast. oneDNN reads the variable once, at its first convolution, from
-/// the process's native environment, so it is set there as soon as this assembly loads. A value
-/// the user set (e.g. ONEDNN_MAX_CPU_ISA=ALL, oneDNN's default) is left alone.
+/// AVX-512 kernels returned wrong values for most convolutions we tried: off by 0.16 to 0.66
+/// against the same convolution in float64 (outputs of about 2), for the mask decoder's 3x3
+/// convolutions and for backbone-sized ones alike. Training showed it as a NaN loss at a random
+/// step, and the trainer's BlazeFace model disagreed with its ONNX export by 6e-4. Limited to
+/// SSE4.1 kernels (oneDNN's ONEDNN_MAX_CPU_ISA), every convolution agrees with float64 to 1e-6.
+/// The price: the default recipe's steps took about as long (40 batches and a validation: 29 s
+/// against 27 s), the decoder's small convolutions run 2 to 4 times slower, and the segmentation
+/// task test (a full-resolution decoder) took 3.9 minutes instead of 2.9. oneDNN reads the
+/// variable once, at its first convolution, from the process's native environment, so it is set
+/// there as soon as this assembly loads. A value the user set (ONEDNN_MAX_CPU_ISA=ALL is oneDNN's
+/// own choice) is left alone.
 /// </summary>
 internal static class TorchSettings
 {
