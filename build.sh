@@ -5,7 +5,7 @@
 #   ./build.sh demo [ARGS...]   run the demo (headless on machines with no display)
 #   ./build.sh test [ARGS...]   build and run every test; last line: "N passed, N failed"
 #   ./build.sh bench [ARGS...]  run headtracker-bench (see ./build.sh bench --help)
-#   ./build.sh train-default    train models/headtracker-default.onnx from scratch (about 40 min)
+#   ./build.sh train-default    train models/headtracker-default.onnx from scratch (40 min to 2.5 h)
 #   ./build.sh tasks [NAME...]  the trainer's classic tasks, measured (README: Tasks)
 #   ./build.sh unity-package    the Unity package (UPM) into out/unity/com.headtracker.runtime
 #   ./build.sh build            build everything (Release)
