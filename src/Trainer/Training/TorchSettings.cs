@@ -12,9 +12,10 @@ namespace HeadTracker.Trainer.Training;
 /// convolutions and for backbone-sized ones alike. Training showed it as a NaN loss at a random
 /// step, and the trainer's BlazeFace model disagreed with its ONNX export by 6e-4. Limited to
 /// SSE4.1 kernels (oneDNN's ONEDNN_MAX_CPU_ISA), every convolution agrees with float64 to 1e-6.
-/// The price: the default recipe's steps took about as long (40 batches and a validation: 29 s
-/// against 27 s), the decoder's small convolutions run 2 to 4 times slower, and the segmentation
-/// task test (a full-resolution decoder) took 3.9 minutes instead of 2.9. oneDNN reads the
+/// The price: a training step of the default model's five heads takes about a quarter longer
+/// (766 against 613 ms for a batch of 32, measured beside a running training), the decoder's small
+/// convolutions 2 to 4 times longer, and the segmentation task test (a full-resolution decoder)
+/// took 3.9 minutes instead of 2.9. oneDNN reads the
 /// variable once, at its first convolution, from the process's native environment, so it is set
 /// there as soon as this assembly loads. A value the user set (ONEDNN_MAX_CPU_ISA=ALL is oneDNN's
 /// own choice) is left alone.
