@@ -126,7 +126,8 @@ public sealed class HeadTrackerOptions
     /// <summary>A dead band after the filter for yaw, pitch and roll, in degrees: the filtered
     /// angle holds still until the smoothed one moves this far from it, then follows at this
     /// distance (no jump), as opentrack's filters' dead zone. What is left of a still head's noise
-    /// after the filter stays inside it; a turn is at most this much behind. 0: none.</summary>
+    /// after the filter stays inside it; a turn is at most this much behind. 0, or
+    /// <see cref="FilterKind.None"/>: none.</summary>
     public double RotationHoldDegrees { get; set; } = 0.5;
 
     /// <summary>The same dead band for X, Y and Z, in centimetres. 0: none.</summary>

@@ -28,7 +28,7 @@ public class OneDnnTests
     [InlineData(184, 16, 16, 3)] // mask decoder, stride 16 -> 8 (96 + 88 channels in)
     [InlineData(58, 16, 32, 3)] // mask decoder, stride 8 -> 4 (16 + 42 channels in)
     [InlineData(16, 1, 32, 1)] // mask logits
-    [InlineData(28, 28, 64, 3)] // a backbone-sized layer at stride 2
+    [InlineData(28, 28, 64, 3)] // a backbone-sized layer (its stride-2 feature map)
     public void A_float32_convolution_agrees_with_float64(int inChannels, int outChannels, int size, int kernel)
     {
         torch.manual_seed(3);

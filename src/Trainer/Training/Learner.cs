@@ -229,7 +229,7 @@ internal sealed class Learner : IDisposable
             {
                 string heads = string.Join(", ", parts.Where(p => !double.IsFinite(p.Value)).Select(p => p.Key));
                 bool badInput = Array.Exists(batch.Images, x => !float.IsFinite(x));
-                throw new InvalidOperationException($"the loss is {value} at epoch {epoch + 1}, batch {step + 1} (not finite in: {heads}{(badInput ? "; the batch's images hold NaN" : "")}): training stopped (is the learning rate too high?); the last checkpoint holds epoch {State.EpochsDone}");
+                throw new InvalidOperationException($"the loss is {value} at epoch {epoch + 1}, batch {step + 1} (not finite in: {heads}{(badInput ? "; the batch's images hold NaN or infinity" : "")}): training stopped (is the learning rate too high?); the last checkpoint holds epoch {State.EpochsDone}");
             }
 
             _optimizer.zero_grad();

@@ -15,10 +15,9 @@ namespace HeadTracker.Trainer.Training;
 /// The price: a training step of the default model's five heads takes about a quarter longer
 /// (766 against 613 ms for a batch of 32, measured beside a running training), the decoder's small
 /// convolutions 2 to 4 times longer, and the segmentation task test (a full-resolution decoder)
-/// took 3.9 minutes instead of 2.9. oneDNN reads the
-/// variable once, at its first convolution, from the process's native environment, so it is set
-/// there as soon as this assembly loads. A value the user set (ONEDNN_MAX_CPU_ISA=ALL is oneDNN's
-/// own choice) is left alone.
+/// took 3.9 minutes instead of 2.9. oneDNN reads the variable once, at its first convolution,
+/// from the process's native environment, so it is set there as soon as this assembly loads. A
+/// value the user set (ONEDNN_MAX_CPU_ISA=ALL is oneDNN's own choice) is left alone.
 /// </summary>
 internal static class TorchSettings
 {
