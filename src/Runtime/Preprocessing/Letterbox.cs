@@ -16,6 +16,8 @@ internal sealed class Letterbox : IDisposable
     private readonly Mat _affine; // 2x3 frame-to-input transform for crops
     private readonly InputArray _affineIn;
     private readonly float[] _lutR = new float[256], _lutG = new float[256], _lutB = new float[256];
+    private readonly float[] _gain = new float[3], _bias = new float[3]; // R, G, B: value = byte * gain + bias
+    private AreaResampler? _area; // the whole-frame shrink, where it serves (else OpenCV's INTER_AREA)
     private readonly bool _planar;
     private Mat? _roi;
     private OutputArray? _roiOut;
@@ -65,6 +67,12 @@ internal sealed class Letterbox : IDisposable
             _lutG[v] = ((v * scale) - mean[1]) / std[1];
             _lutB[v] = ((v * scale) - mean[2]) / std[2];
         }
+
+        for (int c = 0; c < 3; c++)
+        {
+            _gain[c] = scale / std[c];
+            _bias[c] = -mean[c] / std[c];
+        }
     }
 
     /// <summary>Model input width.</summary>
@@ -92,8 +100,9 @@ internal sealed class Letterbox : IDisposable
     public float ToFrameY(float inputY) => (inputY - PadY) / ScaleY;
 
     /// <summary>Letterboxes a BGR frame and writes RGB floats into <paramref name="values"/>
-    /// (length Width*Height*3), interleaved or planar as constructed.</summary>
-    public void Run(Mat bgr, Span<float> values)
+    /// (length Width*Height*3), interleaved or planar as constructed. A shrink is area-averaged
+    /// (<see cref="AreaResampler"/>, or OpenCV's INTER_AREA where that does not serve).</summary>
+    public unsafe void Run(Mat bgr, Span<float> values)
     {
         Check(bgr, values);
         if (bgr.Width != _frameWidth || bgr.Height != _frameHeight)
@@ -108,6 +117,17 @@ internal sealed class Letterbox : IDisposable
         }
 
         _cropped = false;
+        if (_area is { } area)
+        {
+            fixed (float* canvas = values)
+            {
+                area.Run((byte*)bgr.DataPointer, bgr.Step(), canvas, Width, Height, (int)PadX, (int)PadY, _planar, _gain, _bias);
+                Pad(canvas, area.Width, area.Height);
+            }
+
+            GC.KeepAlive(bgr);
+            return;
+        }
 
         // Cv2.Resize wraps its arguments in new InputArray/OutputArray objects on every call; the
         // native entry point with wrappers cached per Mat allocates nothing.
@@ -147,6 +167,40 @@ internal sealed class Letterbox : IDisposable
             FrameInput(bgr).CvPtr, _canvasOut.CvPtr, _affineIn.CvPtr, new Size(Width, Height), (int)InterpolationFlags.Linear, (int)BorderTypes.Constant, Scalar.Black));
         GC.KeepAlive(bgr);
         WriteValues(values);
+    }
+
+    /// <summary>Writes black (normalised) around the <paramref name="width"/> x
+    /// <paramref name="height"/> image placed at (PadX, PadY).</summary>
+    private unsafe void Pad(float* canvas, int width, int height)
+    {
+        int left = (int)PadX, top = (int)PadY, right = left + width, bottom = top + height;
+        int plane = Width * Height;
+        for (int y = 0; y < Height; y++)
+        {
+            bool inside = y >= top && y < bottom;
+            for (int x = 0; x < Width; x++)
+            {
+                if (inside && x == left)
+                {
+                    x = right - 1; // skip the image's row
+                    continue;
+                }
+
+                int at = (y * Width) + x;
+                if (_planar)
+                {
+                    canvas[at] = _bias[0];
+                    canvas[at + plane] = _bias[1];
+                    canvas[at + (2 * plane)] = _bias[2];
+                }
+                else
+                {
+                    canvas[at * 3] = _bias[0];
+                    canvas[(at * 3) + 1] = _bias[1];
+                    canvas[(at * 3) + 2] = _bias[2];
+                }
+            }
+        }
     }
 
     private void Check(Mat bgr, Span<float> values)
@@ -231,6 +285,7 @@ internal sealed class Letterbox : IDisposable
         _roi?.Dispose();
         _roi = new Mat(_canvas, new Rect(x, y, w, h));
         _roiOut = OutputArray.Create(_roi);
+        _area = AreaResampler.Serves(frameWidth, frameHeight, w, h) ? new AreaResampler(frameWidth, frameHeight, w, h) : null;
         _frameWidth = frameWidth;
         _frameHeight = frameHeight;
         _fitted = (ScaleX, ScaleY, PadX, PadY);
