@@ -148,6 +148,47 @@ public sealed class HeadTrackerOptions
     /// <summary>Output mapping per axis, in the order X, Y, Z, yaw, pitch, roll: applied to the
     /// filtered pose (and what opentrack receives), not to the raw one.</summary>
     public AxisMapping[] Axes { get; } = [new(), new(), new(), new(), new(), new()];
+
+    /// <summary>Refuses options out of range, naming the option.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    internal void Check()
+    {
+        if (string.IsNullOrEmpty(ModelPath))
+        {
+            throw new ArgumentException("HeadTrackerOptions.ModelPath is empty", "options");
+        }
+
+        if (!(HorizontalFovDegrees is > 1 and < 179) || !(FaceWidthCm > 0) || IntraOpThreads < 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: HorizontalFovDegrees must be in (1, 179), FaceWidthCm positive, IntraOpThreads at least 1", "options");
+        }
+
+        int sources = (PushedFrames ? 1 : 0) + (VideoPath != null ? 1 : 0) + (ImageFolder != null ? 1 : 0) + (CameraName != null ? 1 : 0);
+        if (sources > 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: set at most one of PushedFrames, VideoPath, ImageFolder and CameraName", "options");
+        }
+
+        if (!(CropScale is >= 1 and <= 10))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.CropScale must be in [1, 10], got {CropScale}", "options");
+        }
+
+        if (!(CropDeadband is >= 0 and < 0.5))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.CropDeadband must be in [0, 0.5), got {CropDeadband}", "options");
+        }
+
+        if (!(RotationHoldDegrees is >= 0 and <= 10) || !(PositionHoldCm is >= 0 and <= 10))
+        {
+            throw new ArgumentException($"HeadTrackerOptions.RotationHoldDegrees and PositionHoldCm must be in [0, 10], got {RotationHoldDegrees} and {PositionHoldCm}", "options");
+        }
+
+        if (CameraWidth < 1 || CameraHeight < 1 || CameraFps < 1)
+        {
+            throw new ArgumentException("HeadTrackerOptions: CameraWidth, CameraHeight and CameraFps must be positive", "options");
+        }
+    }
 }
 
 /// <summary>How one axis of the filtered pose reaches the game: a dead zone around zero, a

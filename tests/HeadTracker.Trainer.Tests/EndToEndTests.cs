@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using HeadTracker.Runtime;
+using HeadTracker.Runtime.Pipeline;
 using HeadTracker.Tests;
 using HeadTracker.Trainer.Data;
 using HeadTracker.Trainer.Synthesis;
@@ -217,8 +218,8 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
         }
 
         double ratio = Median(ratios);
-        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {Tracker.DetectorToFaceWidth}");
+        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {HeadFinder.DetectorToFaceWidth}");
         Assert.True(ratios.Count > 20, $"BlazeFace found the face in only {ratios.Count} near-frontal frames");
-        Assert.InRange(Tracker.DetectorToFaceWidth / ratio, 0.85, 1.15);
+        Assert.InRange(HeadFinder.DetectorToFaceWidth / ratio, 0.85, 1.15);
     }
 }

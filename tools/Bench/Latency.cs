@@ -10,6 +10,7 @@ using HeadTracker.Runtime;
 using HeadTracker.Runtime.Detection;
 using HeadTracker.Runtime.Inference;
 using HeadTracker.Runtime.Models;
+using HeadTracker.Runtime.Pipeline;
 using HeadTracker.Trainer.Training;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;

@@ -65,7 +65,7 @@ internal sealed class AreaResampler
     /// <param name="gain">Per channel (R, G, B): the value written is mean * gain + bias.</param>
     /// <param name="bias">Per channel (R, G, B), added after the gain.</param>
     public unsafe void Run(byte* source, long sourceStep, float* canvas, int canvasWidth, int canvasHeight, int left, int top, bool planar,
-        ReadOnlySpan<float> gain, ReadOnlySpan<float> bias)
+        float[] gain, float[] bias)
     {
         if (left < 0 || top < 0 || left + Width > canvasWidth || top + Height > canvasHeight)
         {
