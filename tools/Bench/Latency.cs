@@ -43,8 +43,6 @@ internal sealed record LatencyOptions
     public string Out { get; init; } = Path.Combine("out", "bench");
 
     public bool Sweep { get; init; }
-
-    public bool Help { get; init; }
 }
 
 /// <summary>Summary of one series of per-frame milliseconds.</summary>
@@ -76,11 +74,6 @@ internal static class Latency
 
     public static int Run(LatencyOptions o, TextWriter log)
     {
-        if (o.Help)
-        {
-            return 0;
-        }
-
         string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
             ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
         string video = o.Video ?? (o.Camera != null ? "" : ExternalData.Find(Path.Combine("samples", "demo", "video.avi")));

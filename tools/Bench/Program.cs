@@ -2,8 +2,10 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.CommandLine;
 using System.Threading.Tasks;
 using HeadTracker.Trainer.Synthesis;
+using static HeadTracker.Trainer.Cli.Options;
 
 namespace HeadTracker.Bench;
 
@@ -18,26 +20,16 @@ internal static class Program
     {
         // Before any convolution: libtorch's oneDNN kernels the trainer trusts (see TorchSettings).
         HeadTracker.Trainer.Training.TorchSettings.LimitOneDnn();
-
-        // No verb, or options first: the latency benchmark.
-        if (args.Length == 0 || (args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "--help"))
-        {
-            args = ["latency", .. args];
-        }
-
-        string verb = args[0];
         try
         {
-            return verb switch
+            ParseResult parsed = Commands().Parse(args);
+            if (parsed.Errors.Count > 0)
             {
-                "latency" => Latency.Run(ParseLatency(args[1..]), Console.Out),
-                "micro" => Micro.Run(args[1..]),
-                "stability" => Stability.Run(ParseStability(args[1..]), Console.Out),
-                "synth" => Synth(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000),
-                "train" => TrainThroughput.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20),
-                "--help" or "-h" => Help(),
-                _ => throw new ArgumentException($"unknown benchmark '{verb}' (see --help)"),
-            };
+                Console.Error.WriteLine($"headtracker-bench: {parsed.Errors[0].Message} (see --help)");
+                return 2;
+            }
+
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
         {
@@ -46,109 +38,158 @@ internal static class Program
         }
     }
 
-    private static LatencyOptions ParseLatency(string[] args)
+    /// <summary>The command tree; every command's --help lists its options. No command (options
+    /// only, or nothing) is the latency benchmark.</summary>
+    internal static RootCommand Commands()
     {
-        var o = new LatencyOptions();
-        for (int i = 0; i < args.Length; i++)
+        var root = new RootCommand(
+            "headtracker-bench: measurements we steer by, each printed with the machine it ran on. " +
+            "With no command: the latency benchmark (headtracker-bench latency --help).");
+        AddLatency(root);
+        var latency = new Command("latency",
+            "The runtime's pipeline per frame and stage beside a bare InferenceSession.Run, OpenCV dnn and the BlazeFace detector, " +
+            "all on the same frames; bench.json and latency.png in --out.");
+        AddLatency(latency);
+        root.Subcommands.Add(latency);
+        root.Subcommands.Add(StabilityCommand());
+
+        var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks of the per-frame functions; other arguments go to BenchmarkDotNet (e.g. --filter '*Letterbox*').")
         {
-            string arg = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {arg} needs a value");
-            int Positive()
-            {
-                string v = Value();
-                return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new ArgumentException($"option {arg} needs a positive whole number, got '{v}'");
-            }
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        micro.SetAction(r => Micro.Run([.. r.UnmatchedTokens]));
+        root.Subcommands.Add(micro);
 
-            switch (arg)
-            {
-                case "--model": o = o with { Model = Value() }; break;
-                case "--video": o = o with { Video = Value() }; break;
-                case "--camera":
-                    string c = Value();
-                    o = o with { Camera = int.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out int cam) && cam >= 0 ? cam : throw new ArgumentException($"option --camera needs a camera index, got '{c}'") };
-                    break;
-                case "--frames": o = o with { Frames = Positive() }; break;
-                case "--warmup": o = o with { Warmup = Positive() }; break;
-                case "--threads": o = o with { Threads = Positive() }; break;
-                case "--size":
-                    string size = Value();
-                    string[] wh = size.Split('x');
-                    if (wh.Length != 2 || !int.TryParse(wh[0], CultureInfo.InvariantCulture, out int w) || !int.TryParse(wh[1], CultureInfo.InvariantCulture, out int h) || w < 32 || h < 32)
-                    {
-                        throw new ArgumentException($"option --size needs WIDTHxHEIGHT (e.g. 640x480), got '{size}'");
-                    }
+        var count = new Argument<int>("COUNT") { Description = "Images to generate per measurement.", DefaultValueFactory = _ => 2000 };
+        count.Validators.Add(r => Positive(r, "COUNT"));
+        var synth = new Command("synth", "Synthetic 128x128 labelled heads per second (render, degrade, JPEG, labels; no disk), on 1 thread and on every core.") { count };
+        synth.SetAction(r => Synth(r.GetValue(count)));
+        root.Subcommands.Add(synth);
 
-                    o = o with { Width = w, Height = h };
-                    break;
-                case "--two-stage": o = o with { TwoStage = true }; break;
-                case "--sweep": o = o with { Sweep = true }; break;
-                case "--out": o = o with { Out = Value() }; break;
-                case "--help" or "-h": Help(); return o with { Help = true };
-                default: throw new ArgumentException($"unknown option '{arg}' for latency (see --help)");
+        var steps = new Argument<int>("STEPS") { Description = "Training steps per measurement.", DefaultValueFactory = _ => 20 };
+        steps.Validators.Add(r => Positive(r, "STEPS"));
+        var train = new Command("train", "Training images per second of the default architecture at batch 32, TorchSharp beside Debian's PyTorch (python3-torch) on the same threads.") { steps };
+        train.SetAction(r => TrainThroughput.Run(r.GetValue(steps)));
+        root.Subcommands.Add(train);
+        return root;
+    }
+
+    private static void AddLatency(Command command)
+    {
+        var model = Text("--model", "The HeadTracker ONNX model (default: models/headtracker-default.onnx).");
+        var video = Text("--video", "Frames from this video (default: the demo's sample clip).");
+        var camera = new Option<int?>("--camera") { Description = "Frames from webcam N instead of a video." };
+        camera.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 0)
+            {
+                r.AddError("option --camera needs a camera index (0 or more)");
             }
+        });
+        var frames = Int("--frames", "Frames measured.", 500, 1);
+        var warmup = Int("--warmup", "Frames run before measuring.", 50, 1);
+        var threads = Int("--threads", "ONNX Runtime intra-op threads.", 1, 1, 256);
+        var size = new Option<string>("--size") { Description = "Frame size WIDTHxHEIGHT the frames are scaled to.", DefaultValueFactory = _ => "640x480" };
+        size.Validators.Add(r =>
+        {
+            if (ParseSize(r.GetValueOrDefault<string>()) == null)
+            {
+                r.AddError($"option --size needs WIDTHxHEIGHT of at least 32x32 (e.g. 640x480), got '{r.GetValueOrDefault<string>()}'");
+            }
+        });
+        var twoStage = Flag("--two-stage", "BlazeFace finds the head, the model sees a crop (as HeadTrackerOptions.DetectorPath).");
+        var sweep = Flag("--sweep", "Every model in models/ x 320x240, 640x480, 1280x720 x 1 and 2 threads.");
+        var output = new Option<string>("--out") { Description = "Where bench.json and latency.png go.", DefaultValueFactory = _ => Path.Combine("out", "bench") };
+        foreach (Option o in new Option[] { model, video, camera, frames, warmup, threads, size, twoStage, sweep, output })
+        {
+            command.Options.Add(o);
         }
 
-        return o;
-    }
-
-    private static StabilityOptions ParseStability(string[] args)
-    {
-        var o = new StabilityOptions();
-        for (int i = 0; i < args.Length; i++)
+        command.SetAction(r =>
         {
-            string arg = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {arg} needs a value");
-            double Number(double min, double max)
+            (int width, int height) = ParseSize(r.GetValue(size))!.Value;
+            return Latency.Run(new LatencyOptions
             {
-                string v = Value();
-                return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x >= min && x <= max ? x : throw new ArgumentException($"option {arg} needs a number in [{min}, {max}], got '{v}'");
-            }
+                Model = r.GetValue(model),
+                Video = r.GetValue(video),
+                Camera = r.GetValue(camera),
+                Frames = r.GetValue(frames),
+                Warmup = r.GetValue(warmup),
+                Threads = r.GetValue(threads),
+                Width = width,
+                Height = height,
+                TwoStage = r.GetValue(twoStage),
+                Sweep = r.GetValue(sweep),
+                Out = r.GetValue(output)!,
+            }, Console.Out);
+        });
+    }
 
-            switch (arg)
+    private static Command StabilityCommand()
+    {
+        var model = Text("--model", "The HeadTracker ONNX model (default: models/headtracker-default.onnx).");
+        var photo = Text("--photo", "The real photo moved along the path (default: the fetched faces/sample6.jpg).");
+        var sigma = Number("--sigma", "Camera noise: Gaussian sigma in grey levels.", 2, 0, 50);
+        var seed = Int("--seed", "Seed of the noise.", 15, 0);
+        var minCutoff = Optional("--min-cutoff", "One Euro minimum cutoff, Hz (default: HeadTrackerOptions').", 0.001, 100);
+        var beta = Optional("--beta", "One Euro speed coefficient (default: HeadTrackerOptions').", 0, 100);
+        var dcutoff = Optional("--dcutoff", "One Euro derivative cutoff, Hz (default: HeadTrackerOptions').", 0.001, 100);
+        var deadband = Optional("--deadband", "The crop's dead band, a share of its side (default: HeadTrackerOptions').", 0, 0.49);
+        var holdDeg = Optional("--hold-deg", "Rotation hold band, degrees (default: HeadTrackerOptions').", 0, 10);
+        var holdCm = Optional("--hold-cm", "Position hold band, cm (default: HeadTrackerOptions').", 0, 10);
+        var output = new Option<string>("--out") { Description = "Where stability.json and each phase's per-frame record (stability-identical/-noisy/-moving.jsonl) go.", DefaultValueFactory = _ => Path.Combine("out", "bench") };
+        var c = new Command("stability",
+            "A real photo through the whole two-stage tracker at 30 frames/s: byte-identical frames (raw change), a still head under camera " +
+            "noise (raw and filtered jitter, deg and px), and the photo rolling, zooming and drifting along a known path (roll error, yaw/pitch " +
+            "wander, centre error, lag).")
+        {
+            model, photo, sigma, seed, minCutoff, beta, dcutoff, deadband, holdDeg, holdCm, output,
+        };
+        c.SetAction(r => Stability.Run(new StabilityOptions
+        {
+            Model = r.GetValue(model),
+            Photo = r.GetValue(photo),
+            Sigma = r.GetValue(sigma),
+            Seed = r.GetValue(seed),
+            MinCutoff = r.GetValue(minCutoff),
+            Beta = r.GetValue(beta),
+            DerivativeCutoff = r.GetValue(dcutoff),
+            Deadband = r.GetValue(deadband),
+            HoldDegrees = r.GetValue(holdDeg),
+            HoldCm = r.GetValue(holdCm),
+            Out = r.GetValue(output)!,
+        }, Console.Out));
+        return c;
+    }
+
+    /// <summary>A number in [min, max], or null when not given (the runtime's default).</summary>
+    private static Option<double?> Optional(string name, string description, double min, double max)
+    {
+        var option = new Option<double?>(name) { Description = description };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } v && (!double.IsFinite(v) || v < min || v > max))
             {
-                case "--model": o = o with { Model = Value() }; break;
-                case "--photo": o = o with { Photo = Value() }; break;
-                case "--sigma": o = o with { Sigma = Number(0, 50) }; break;
-                case "--seed": o = o with { Seed = (int)Number(0, int.MaxValue) }; break;
-                case "--min-cutoff": o = o with { MinCutoff = Number(0.001, 100) }; break;
-                case "--beta": o = o with { Beta = Number(0, 100) }; break;
-                case "--dcutoff": o = o with { DerivativeCutoff = Number(0.001, 100) }; break;
-                case "--deadband": o = o with { Deadband = Number(0, 0.49) }; break;
-                case "--hold-deg": o = o with { HoldDegrees = Number(0, 10) }; break;
-                case "--hold-cm": o = o with { HoldCm = Number(0, 10) }; break;
-                case "--out": o = o with { Out = Value() }; break;
-                case "--help" or "-h": HelpStability(); return o with { Help = true };
-                default: throw new ArgumentException($"unknown option '{arg}' for stability (see --help)");
+                r.AddError($"option {name} needs a number in [{min}, {max}], got {v}");
             }
+        });
+        return option;
+    }
+
+    private static void Positive(System.CommandLine.Parsing.ArgumentResult r, string name)
+    {
+        if (r.GetValueOrDefault<int>() < 1)
+        {
+            r.AddError($"{name} must be a positive whole number");
         }
-
-        return o;
     }
 
-    private static void HelpStability()
+    private static (int Width, int Height)? ParseSize(string? size)
     {
-        Console.WriteLine("usage: headtracker-bench stability [--model FILE] [--photo FILE] [--sigma 2] [--seed 15] [--min-cutoff HZ] [--beta B]");
-        Console.WriteLine("                                   [--dcutoff HZ] [--hold-deg DEG] [--hold-cm CM] [--deadband SHARE] [--out out/bench]");
-        Console.WriteLine("       a real photo through the whole two-stage tracker at 30 frames/s: byte-identical frames (raw change),");
-        Console.WriteLine("       a still head under camera noise (raw and filtered jitter, deg and px), and the photo rolling,");
-        Console.WriteLine("       zooming and drifting along a known path (roll error, yaw/pitch wander, centre error, lag);");
-        Console.WriteLine("       filter, hold bands and crop dead band default to HeadTrackerOptions'; stability.json and each phase's");
-        Console.WriteLine("       per-frame record (stability-identical/-noisy/-moving.jsonl) in --out");
-    }
-
-    private static int Help()
-    {
-        Console.WriteLine("usage: headtracker-bench [latency] [--model FILE] [--video FILE | --camera N] [--frames 500] [--warmup 50] [--threads 1]");
-        Console.WriteLine("                         [--size 640x480] [--two-stage] [--sweep] [--out out/bench]");
-        Console.WriteLine("                         the runtime's pipeline per frame and stage beside a bare InferenceSession.Run,");
-        Console.WriteLine("                         OpenCV dnn and the BlazeFace detector; bench.json and latency.png in --out;");
-        Console.WriteLine("                         --sweep: every model in models/ x 320x240, 640x480, 1280x720 x 1 and 2 threads");
-        Console.WriteLine("       headtracker-bench stability [--help]   still, noisy and moving real face through the tracker: jitter, lag, error");
-        Console.WriteLine("       headtracker-bench micro [BenchmarkDotNet options]   micro-benchmarks of the per-frame functions");
-        Console.WriteLine("       headtracker-bench synth [COUNT]   synthetic 128x128 labelled heads per second, 1 thread and all cores");
-        Console.WriteLine("       headtracker-bench train [STEPS]   training images per second of the default architecture at batch 32,");
-        Console.WriteLine("                                         TorchSharp beside Debian's PyTorch (python3-torch) on the same threads");
-        return 0;
+        string[] wh = (size ?? "").Split('x');
+        return wh.Length == 2 && int.TryParse(wh[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int w)
+            && int.TryParse(wh[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int h) && w >= 32 && h >= 32
+            ? (w, h) : null;
     }
 
     /// <summary>Images per second of the generator (render, degrade, JPEG encode and decode,

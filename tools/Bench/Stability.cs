@@ -38,8 +38,6 @@ internal sealed record StabilityOptions
     public double? HoldCm { get; init; }
 
     public string Out { get; init; } = Path.Combine("out", "bench");
-
-    public bool Help { get; init; }
 }
 
 /// <summary>
@@ -56,11 +54,6 @@ internal static class Stability
 {
     public static int Run(StabilityOptions o, TextWriter log)
     {
-        if (o.Help)
-        {
-            return 0;
-        }
-
         string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
             ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
         string detector = ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
