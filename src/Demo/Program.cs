@@ -1,62 +1,117 @@
 using System;
 using System.Globalization;
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.IO;
+using System.Linq;
 using HeadTracker.Demo.Rendering;
 
 namespace HeadTracker.Demo;
 
 internal static class Program
 {
-    private const string Usage = """
-        headtracker-demo: shows what the tracker sees: the frame, the head mask, face box, keypoints,
-        head centre and pose axes, with a HUD of rates and per-stage timings.
-
-        Usage: headtracker-demo [source] [options]
-          source (one of; default: camera 0 when present, else the bundled sample video)
-            --camera N        webcam N
-            --video FILE      a video file
-            --images DIR      a folder of .jpg/.png images
-          tracking
-            --model FILE      HeadTracker model, ONNX (default: models/headtracker-default.onnx)
-            --detector FILE   BlazeFace ONNX for two-stage mode (default: the fetched one)
-            --no-detector     the model sees the whole frame
-            --fov DEGREES     the camera's horizontal field of view (default: 60)
-            --filter NAME     pose smoothing: oneeuro (default), ewma or none
-            --results FILE    record every result as a JSON line
-            --udp HOST:PORT   send the pose to opentrack over UDP
-          display
-            --headless        render offscreen through EGL into files (the default with no display)
-            --out DIR         where headless frames go (default: out/demo)
-            --video-out FILE  also write the rendered frames as a video (.avi: MJPG, .mp4: mp4v)
-            --frames N        stop after N frames (default: all of a file, 300 of a camera headless)
-            --width W         width of the picture (default: 960, or the frame width if smaller)
-            --screenshot FILE window: save the last picture shown before exit as PNG
-            --verbose         print stack traces of unexpected errors
-            --help            this text
-
-        Keys in the window: R recentre, F filtered/raw pose, M mask, K keypoints, N keypoint names,
-        Space pause, Esc quit.
-        """;
+    private const string Keys = "Keys in the window: R recentre, F filtered/raw pose, M mask, K keypoints, N keypoint names, Space pause, Esc quit.";
 
     public static int Main(string[] args)
     {
-        DemoOptions options;
-        try
+        ParseResult parsed = Commands().Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            options = DemoOptions.Parse(args);
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"headtracker-demo: {e.Message} (see --help)");
+            Console.Error.WriteLine($"headtracker-demo: {OneLine(parsed.Errors[0].Message)} (see --help)");
             return 2;
         }
 
-        if (options.Help)
-        {
-            Console.WriteLine(Usage);
-            return 0;
-        }
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
 
+    private static string OneLine(string message) => string.Join(" ", message.Split(['\n', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>The command line: options only (one source at most); --help lists them.</summary>
+    internal static RootCommand Commands()
+    {
+        var camera = new Option<int?>("--camera") { Description = "Source: webcam N (default: camera 0 when present, else the bundled real-face clip).", HelpName = "N" };
+        camera.Validators.Add(r =>
+        {
+            if (TryValue(r, "a camera index (0, 1, ...)", out int? index) && index is < 0)
+            {
+                r.AddError("option --camera needs a camera index (0, 1, ...)");
+            }
+        });
+        var video = Text("--video", "Source: a video file.", "FILE");
+        var images = Text("--images", "Source: a folder of .jpg/.png images.", "DIR");
+        var model = Text("--model", "HeadTracker model, ONNX (default: models/headtracker-default.onnx).", "FILE");
+        var detector = Text("--detector", "BlazeFace ONNX for two-stage mode (default: the fetched one).", "FILE");
+        var noDetector = new Option<bool>("--no-detector") { Description = "The model sees the whole frame." };
+        var fov = new Option<double>("--fov") { Description = "The camera's horizontal field of view, degrees.", DefaultValueFactory = _ => 60, HelpName = "DEGREES" };
+        fov.Validators.Add(r =>
+        {
+            if (TryValue(r, "degrees between 1 and 179", out double degrees) && !(degrees is > 1 and < 179))
+            {
+                r.AddError($"option --fov needs degrees between 1 and 179, got {degrees}");
+            }
+        });
+        var filter = new Option<string>("--filter") { Description = "Pose smoothing: oneeuro, ewma or none.", DefaultValueFactory = _ => "oneeuro", HelpName = "NAME" };
+        filter.AcceptOnlyFromAmong("oneeuro", "ewma", "none");
+        var results = Text("--results", "Record every result as a JSON line.", "FILE");
+        var udp = Text("--udp", "Send the pose to opentrack over UDP.", "HOST:PORT");
+        udp.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } v && HostPort(v) == null)
+            {
+                r.AddError($"option --udp needs HOST:PORT (e.g. 127.0.0.1:4242), got '{v}'");
+            }
+        });
+        var headless = new Option<bool>("--headless") { Description = "Render offscreen through EGL into files (the default with no display)." };
+        var output = new Option<string>("--out") { Description = "Where headless frames go.", DefaultValueFactory = _ => Path.Combine("out", "demo"), HelpName = "DIR" };
+        var videoOut = Text("--video-out", "Also write the rendered frames as a video (.avi: MJPG, .mp4: mp4v).", "FILE");
+        var frames = Positive("--frames", "Stop after N frames (default: all of a file, 300 of a camera headless).", null);
+        var width = Positive("--width", "Width of the picture (never wider than the frame).", 960);
+        var screenshot = Text("--screenshot", "Window: save the last picture shown before exit as PNG.", "FILE");
+        var verbose = new Option<bool>("--verbose") { Description = "Print stack traces of unexpected errors." };
+        var root = new RootCommand(
+            "headtracker-demo: shows what the tracker sees: the frame, the head mask, face box, keypoints, head centre and pose axes, " +
+            "with a HUD of rates and per-stage timings, in a window or headless into PNG frames. " + Keys)
+        {
+            camera, video, images, model, detector, noDetector, fov, filter, results, udp, headless, output, videoOut, frames, width, screenshot, verbose,
+        };
+        root.Validators.Add(r =>
+        {
+            int sources = new Option[] { camera, video, images }.Count(o => r.GetResult(o) != null);
+            if (sources > 1)
+            {
+                r.AddError("give one source: --camera, --video or --images");
+            }
+
+            if (r.GetResult(noDetector) != null && r.GetResult(detector) != null)
+            {
+                r.AddError("give --detector or --no-detector, not both");
+            }
+        });
+        root.SetAction(r => Run(new DemoOptions
+        {
+            Camera = r.GetValue(camera),
+            Video = r.GetValue(video),
+            Images = r.GetValue(images),
+            Model = r.GetValue(model),
+            Detector = r.GetValue(detector),
+            NoDetector = r.GetValue(noDetector),
+            Fov = r.GetValue(fov),
+            Filter = r.GetValue(filter) switch { "ewma" => Runtime.FilterKind.Ewma, "none" => Runtime.FilterKind.None, _ => Runtime.FilterKind.OneEuro },
+            Results = r.GetValue(results),
+            Udp = r.GetValue(udp) is { } hostPort ? HostPort(hostPort) : null,
+            Headless = r.GetValue(headless),
+            Out = r.GetValue(output)!,
+            VideoOut = r.GetValue(videoOut),
+            Frames = r.GetValue(frames),
+            Width = r.GetValue(width) ?? 960,
+            Screenshot = r.GetValue(screenshot),
+            Verbose = r.GetValue(verbose),
+        }));
+        return root;
+    }
+
+    private static int Run(DemoOptions options)
+    {
         try
         {
             if (!options.Headless && !GlfwWindow.DisplayAvailable)
@@ -67,7 +122,7 @@ internal static class Program
 
             return options.Headless ? HeadlessRunner.Run(options, Console.Out) : WindowRunner.Run(options, Console.Out);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or InvalidOperationException or ArgumentException)
         {
             Console.Error.WriteLine($"headtracker-demo: {e.Message}");
             return 2;
@@ -77,6 +132,51 @@ internal static class Program
             Console.Error.WriteLine($"headtracker-demo: unexpected {e.GetType().Name}: {e.Message} (run with --verbose for details)");
             return 1;
         }
+    }
+
+    private static Option<string> Text(string name, string description, string helpName) =>
+        new(name) { Description = description, HelpName = helpName };
+
+    private static Option<int?> Positive(string name, string description, int? fallback)
+    {
+        var option = new Option<int?>(name) { Description = description, HelpName = "N" };
+        if (fallback is { } f)
+        {
+            option.DefaultValueFactory = _ => f;
+        }
+
+        option.Validators.Add(r =>
+        {
+            if (TryValue(r, "a positive whole number", out int? n) && n is < 1)
+            {
+                r.AddError($"option {name} needs a positive whole number, got {n}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The option's value for a validator; false, with an error naming the option and
+    /// what it got, when the text does not convert (System.CommandLine throws then).</summary>
+    private static bool TryValue<T>(OptionResult r, string what, out T? value)
+    {
+        try
+        {
+            value = r.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default;
+            r.AddError($"option {r.Option.Name} needs {what}, got '{string.Join(" ", r.Tokens.Select(t => t.Value))}'");
+            return false;
+        }
+    }
+
+    private static (string, int)? HostPort(string value)
+    {
+        int colon = value.LastIndexOf(':');
+        return colon > 0 && int.TryParse(value.AsSpan(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) && port is >= 1 and <= 65535
+            ? (value[..colon], port) : null;
     }
 }
 
@@ -116,112 +216,4 @@ internal sealed record DemoOptions
     public string? Screenshot { get; init; }
 
     public bool Verbose { get; init; }
-
-    public bool Help { get; init; }
-
-    /// <exception cref="ArgumentException">An unknown option, a missing or malformed value, or two
-    /// sources; the message names the option.</exception>
-    public static DemoOptions Parse(string[] args)
-    {
-        var o = new DemoOptions();
-        int sources = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string arg = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    throw new ArgumentException($"option {arg} needs a value");
-                }
-
-                return args[++i];
-            }
-
-            int Positive()
-            {
-                string v = Value();
-                if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n <= 0)
-                {
-                    throw new ArgumentException($"option {arg} needs a positive whole number, got '{v}'");
-                }
-
-                return n;
-            }
-
-            switch (arg)
-            {
-                case "--camera":
-                    string c = Value();
-                    if (!int.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index) || index < 0)
-                    {
-                        throw new ArgumentException($"option --camera needs a camera index (0, 1, ...), got '{c}'");
-                    }
-
-                    o = o with { Camera = index };
-                    sources++;
-                    break;
-                case "--video": o = o with { Video = Value() }; sources++; break;
-                case "--images": o = o with { Images = Value() }; sources++; break;
-                case "--model": o = o with { Model = Value() }; break;
-                case "--detector": o = o with { Detector = Value() }; break;
-                case "--no-detector": o = o with { NoDetector = true }; break;
-                case "--fov":
-                    string f = Value();
-                    if (!double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out double fov) || !(fov is > 1 and < 179))
-                    {
-                        throw new ArgumentException($"option --fov needs degrees between 1 and 179, got '{f}'");
-                    }
-
-                    o = o with { Fov = fov };
-                    break;
-                case "--filter":
-                    o = o with
-                    {
-                        Filter = Value() switch
-                        {
-                            "oneeuro" => Runtime.FilterKind.OneEuro,
-                            "ewma" => Runtime.FilterKind.Ewma,
-                            "none" => Runtime.FilterKind.None,
-                            string other => throw new ArgumentException($"option --filter takes oneeuro, ewma or none, got '{other}'"),
-                        },
-                    };
-                    break;
-                case "--results": o = o with { Results = Value() }; break;
-                case "--udp": o = o with { Udp = HostPort(Value()) }; break;
-                case "--headless": o = o with { Headless = true }; break;
-                case "--out": o = o with { Out = Value() }; break;
-                case "--video-out": o = o with { VideoOut = Value() }; break;
-                case "--frames": o = o with { Frames = Positive() }; break;
-                case "--width": o = o with { Width = Positive() }; break;
-                case "--screenshot": o = o with { Screenshot = Value() }; break;
-                case "--verbose": o = o with { Verbose = true }; break;
-                case "--help" or "-h": o = o with { Help = true }; break;
-                default: throw new ArgumentException($"unknown option '{arg}'");
-            }
-        }
-
-        if (sources > 1)
-        {
-            throw new ArgumentException("give one source: --camera, --video or --images");
-        }
-
-        if (o.NoDetector && o.Detector != null)
-        {
-            throw new ArgumentException("give --detector or --no-detector, not both");
-        }
-
-        return o;
-    }
-
-    private static (string, int) HostPort(string value)
-    {
-        int colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
-        {
-            throw new ArgumentException($"option --udp needs HOST:PORT (e.g. 127.0.0.1:4242), got '{value}'");
-        }
-
-        return (value[..colon], port);
-    }
 }

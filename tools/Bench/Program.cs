@@ -81,7 +81,7 @@ internal static class Program
         var camera = new Option<int?>("--camera") { Description = "Frames from webcam N instead of a video." };
         camera.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is < 0)
+            if (TryValue(r, "a camera index", out int? index) && index is < 0)
             {
                 r.AddError("option --camera needs a camera index (0 or more)");
             }
@@ -168,7 +168,7 @@ internal static class Program
         var option = new Option<double?>(name) { Description = description };
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is { } v && (!double.IsFinite(v) || v < min || v > max))
+            if (TryValue(r, "a number", out double? value) && value is { } v && (!double.IsFinite(v) || v < min || v > max))
             {
                 r.AddError($"option {name} needs a number in [{min}, {max}], got {v}");
             }

@@ -17,7 +17,11 @@ internal static class Options
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback };
         option.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!TryValue(r, "a whole number", out int v))
+            {
+                return;
+            }
+
             if (v < min || v > max)
             {
                 r.AddError($"option {name} needs a whole number in [{min}, {max}], got {v}");
@@ -32,7 +36,11 @@ internal static class Options
         var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => fallback };
         option.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!TryValue(r, "a number", out double v))
+            {
+                return;
+            }
+
             if (!double.IsFinite(v) || v < min || v > max)
             {
                 r.AddError($"option {name} needs a number in [{min}, {max}], got {v}");
@@ -47,13 +55,34 @@ internal static class Options
         var option = new Option<double?>(name) { Description = description };
         option.Validators.Add(r =>
         {
-            double? v = r.GetValueOrDefault<double?>();
+            if (!TryValue(r, "a number", out double? v))
+            {
+                return;
+            }
+
             if (v is { } x && (!double.IsFinite(x) || x <= 0 || x > 0.9))
             {
                 r.AddError($"option {name} needs a share in (0, 0.9], got {x}");
             }
         });
         return option;
+    }
+
+    /// <summary>The option's value for a validator; false, with an error naming the option and
+    /// what it got, when the text does not convert (System.CommandLine throws then).</summary>
+    public static bool TryValue<T>(OptionResult r, string what, out T? value)
+    {
+        try
+        {
+            value = r.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default;
+            r.AddError($"option {r.Option.Name} needs {what}, got '{string.Join(" ", System.Linq.Enumerable.Select(r.Tokens, t => t.Value))}'");
+            return false;
+        }
     }
 
     /// <summary>Required value of an option declared required (System.CommandLine checked it).</summary>
