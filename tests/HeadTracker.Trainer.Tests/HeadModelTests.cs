@@ -116,4 +116,73 @@ public sealed class HeadModelTests : IDisposable
         Assert.Contains(Repo.BlazeFaceFront, e.Message, StringComparison.Ordinal);
         Assert.Contains("no 'headtracker.manifest' metadata", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("resize", "input.resize is 'stretch'")]
+    [InlineData("box-activation", "'box' (box): activation 'softmax'")]
+    [InlineData("pose-representation", "representation 'quaternion'")]
+    [InlineData("box-coordinates", "'box' (box): coordinates 'pixels'")]
+    public void A_manifest_the_decoders_would_not_honour_is_refused_naming_the_field(string change, string expected)
+    {
+        Onnx.Proto.ModelProto proto = OnnxFile.Load(_onnx);
+        var entry = proto.MetadataProps.Single(kv => kv.Key == Runtime.Models.ModelManifest.MetadataKey);
+        var manifest = Runtime.Models.ModelManifest.FromJson(entry.Value);
+        Runtime.Models.ManifestOutput Output(string kind) => manifest.Outputs.Single(o => o.Kind == kind);
+        switch (change)
+        {
+            case "resize": manifest.Input.Resize = "stretch"; break;
+            case "box-activation": Output("box").Activation = "softmax"; break;
+            case "pose-representation": Output("pose").Representation = "quaternion"; break;
+            case "box-coordinates": Output("box").Coordinates = "pixels"; break;
+        }
+
+        entry.Value = manifest.ToJson();
+        string path = Path.Combine(_dir, $"{change}.onnx");
+        OnnxFile.Save(proto, path);
+
+        var e = Assert.Throws<InvalidDataException>(() => new HeadModel(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        using var untouched = new HeadModel(_onnx); // the exporter's own manifest passes
+    }
+
+    [Fact]
+    public void A_mask_of_several_classes_is_decoded_as_not_the_background()
+    {
+        torch.manual_seed(5);
+        using var net = new MultiHeadNet(new ModelConfig
+        {
+            Backbone = "blazeface",
+            Heads = [new HeadConfig { Kind = "center" }, new HeadConfig { Kind = "mask", ClassNames = ["background", "face", "hair"] }],
+        });
+        // Freshly initialised (not randomised as the parity tests do, whose large biases let one
+        // class win every pixel): the features decide, so both answers occur.
+        net.eval();
+        string path = Path.Combine(_dir, "classes.onnx");
+        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), path);
+
+        using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample2.jpg"));
+        using Mat frame = new Mat(photo, new Rect(1380, 120, 360, 360)).Resize(new Size(128, 128), 0, 0, InterpolationFlags.Area);
+        using var model = new HeadModel(path);
+        var result = new HeadOutputs();
+        model.Run(frame, result);
+
+        var m = model.Manifest.Input;
+        using var letterbox = new Runtime.Preprocessing.Letterbox(128, 128, m.Scale, m.Mean, m.Std, planar: true);
+        float[] input = new float[3 * 128 * 128];
+        letterbox.Run(frame, input);
+        float[] logits = ExportParityTests.OrtOutputs(path, input, [1, 3, 128, 128])["mask"];
+        const int Plane = 128 * 128;
+        Assert.Equal(3 * Plane, logits.Length);
+        Assert.Equal(Plane, result.Mask.Length);
+        int head = 0;
+        for (int i = 0; i < Plane; i++)
+        {
+            bool expected = Math.Max(logits[Plane + i], logits[(2 * Plane) + i]) > logits[i];
+            Assert.Equal(expected ? 255 : 0, result.Mask[i]);
+            head += expected ? 1 : 0;
+        }
+
+        Assert.True(head > 0 && head < Plane, $"{head} of {Plane} pixels not background: the comparison was not exercised both ways");
+    }
 }

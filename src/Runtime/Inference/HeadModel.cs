@@ -115,6 +115,16 @@ internal sealed class HeadModel : IDisposable
                 throw new InvalidDataException($"{path}: manifest input: expected a 4-d RGB NCHW or NHWC tensor, got [{string.Join(",", input.Shape)}] {input.Layout} {input.ColorOrder}");
             }
 
+            if (input.Resize != "letterbox")
+            {
+                throw new InvalidDataException($"{path}: manifest input.resize is '{input.Resize}'; the runtime prepares frames by 'letterbox' only");
+            }
+
+            foreach (ManifestOutput o in Manifest.Outputs)
+            {
+                CheckDecodable(path, o);
+            }
+
             bool planar = input.Layout == "NCHW";
             _height = (int)(planar ? input.Shape[2] : input.Shape[1]);
             _width = (int)(planar ? input.Shape[3] : input.Shape[2]);
@@ -148,6 +158,42 @@ internal sealed class HeadModel : IDisposable
     }
 
     public ModelManifest Manifest { get; }
+
+    /// <summary>Refuses an output whose manifest says something the decoder would not honour:
+    /// an activation other than the one it applies, a pose that is not a rotation matrix, a
+    /// coordinate range other than the one it maps. Kinds the runtime does not decode pass.</summary>
+    private static void CheckDecodable(string path, ManifestOutput o)
+    {
+        string[] activations = o.Kind switch
+        {
+            "point" or "keypoints" or "pose" => ["none"],
+            "box" => ["sigmoid on score_logit"],
+            "mask" => ["sigmoid", "softmax"],
+            _ => [],
+        };
+        if (o.Activation != null && activations.Length > 0 && Array.IndexOf(activations, o.Activation) < 0)
+        {
+            throw new InvalidDataException($"{path}: manifest output '{o.Name}' ({o.Kind}): activation '{o.Activation}' is not one the runtime applies ({string.Join(" or ", activations)})");
+        }
+
+        if (o.Kind == "pose" && o.Representation is { } r && r != "rotation_matrix")
+        {
+            throw new InvalidDataException($"{path}: manifest output '{o.Name}' (pose): representation '{r}' is not 'rotation_matrix'");
+        }
+
+        // Points map -1 and 1 to the model input's edges (whatever range their values may take),
+        // a box 0 and 1: what the decoder assumes, so other coordinate systems are refused.
+        string coordinates = o.Kind == "box" ? "normalized [0,1]" : "normalized";
+        if (o.Kind is "point" or "keypoints" or "box" && o.Coordinates is { } c && !c.StartsWith(coordinates, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: manifest output '{o.Name}' ({o.Kind}): coordinates '{c}' are not the runtime's ({(o.Kind == "box" ? "normalized [0,1]" : "normalized, -1 and 1 at the edges")} over the model input)");
+        }
+
+        if (o.Kind == "mask" && (o.Shape.Length != 4 || (o.Activation == "softmax") != (o.Shape[1] > 1)))
+        {
+            throw new InvalidDataException($"{path}: manifest output '{o.Name}' (mask): shape [{string.Join(",", o.Shape)}] with activation '{o.Activation}': expected [N,1,H,W] with sigmoid or [N,C,H,W] with softmax");
+        }
+    }
 
     /// <summary>The execution provider in use: "CUDA", "DirectML", "CoreML" or "CPU".</summary>
     public string ExecutionProvider { get; }
@@ -292,16 +338,37 @@ internal sealed class HeadModel : IDisposable
                 (r.Yaw, r.Pitch, r.Roll) = Rotation.ToEuler(r.RotationMatrix.AsSpan());
                 break;
             case "mask":
-                if (r.Mask.Length != o.Length)
+                int maskWidth = (int)spec.Shape[^1], maskHeight = (int)spec.Shape[^2], plane = maskWidth * maskHeight;
+                if (r.Mask.Length != plane)
                 {
-                    r.Mask = new byte[o.Length]; // once, on the first frame
-                    r.MaskWidth = (int)spec.Shape[^1];
-                    r.MaskHeight = (int)spec.Shape[^2];
+                    r.Mask = new byte[plane]; // once, on the first frame
+                    r.MaskWidth = maskWidth;
+                    r.MaskHeight = maskHeight;
                 }
 
-                for (int i = 0; i < o.Length; i++)
+                if (o.Length == plane)
                 {
-                    r.Mask[i] = o[i] > 0 ? (byte)255 : (byte)0; // logit > 0: probability > 0.5
+                    for (int i = 0; i < plane; i++)
+                    {
+                        r.Mask[i] = o[i] > 0 ? (byte)255 : (byte)0; // logit > 0: probability > 0.5
+                    }
+                }
+                else
+                {
+                    // Softmax over C classes, channel 0 the background: a pixel is the head's when
+                    // another class's logit beats the background's.
+                    int classes = o.Length / plane;
+                    for (int i = 0; i < plane; i++)
+                    {
+                        float background = o[i];
+                        bool head = false;
+                        for (int k = 1; k < classes && !head; k++)
+                        {
+                            head = o[(k * plane) + i] > background;
+                        }
+
+                        r.Mask[i] = head ? (byte)255 : (byte)0;
+                    }
                 }
 
                 r.MaskRegion[0] = _letterbox.ToFrameX(0);

@@ -113,8 +113,10 @@ internal sealed record TrunkSize(int Reduced = 16, int Hidden = 128);
 /// <summary>Describes the coordinate frame of point-like outputs, for the manifest.</summary>
 internal static class Coordinates
 {
+    /// <summary>Points: -1 and 1 are the model input's edges whatever the head's value range
+    /// (a range wider than [-1, 1] reaches past them); the range is the manifest's <c>range</c>.</summary>
     public static string Normalized(float lo, float hi) =>
-        $"normalized [{lo:0.###},{hi:0.###}] over the model input (after letterboxing), x to the right, y down";
+        FormattableString.Invariant($"normalized [-1,1] over the model input (after letterboxing), x to the right, y down; values in [{lo:0.###},{hi:0.###}]");
 
     public static IReadOnlyList<string> BlazeFaceKeypoints { get; } = Runtime.Detection.FaceDetections.KeypointNames;
 }
