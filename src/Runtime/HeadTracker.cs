@@ -47,7 +47,7 @@ public sealed class HeadTracker : IDisposable
     private readonly PushedFrameSource? _pushed;
     private readonly LatestResult _latest = new();
     private readonly FrameTap _tap = new();
-    private FrameProcessor? _processor; // one frame's work, from Start on
+    private volatile FrameProcessor? _processor; // one frame's work, from Start on; read by any thread
     private Thread? _worker;
     private volatile bool _stop;
     private bool _started, _finite; // _finite: a file source; when it ends, the tracker stops

@@ -5,8 +5,9 @@ namespace HeadTracker.Runtime.Preprocessing;
 
 /// <summary>
 /// Fits a frame into a square-or-rectangular model input keeping its aspect ratio, padding the rest
-/// with black, and writes it as RGB floats, interleaved (NHWC) or planar (NCHW), through a
-/// 256-entry lookup table per channel.
+/// with black, and writes it as RGB floats, interleaved (NHWC) or planar (NCHW): a whole frame
+/// that shrinks straight from the frame by <see cref="AreaResampler"/>, crops (and frames it does
+/// not serve) through an 8-bit canvas and a 256-entry lookup table per channel.
 /// Owns its scratch Mats; allocates only when the frame size changes. Not thread-safe: one per worker.
 /// </summary>
 internal sealed class Letterbox : IDisposable
