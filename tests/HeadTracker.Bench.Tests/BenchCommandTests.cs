@@ -177,6 +177,7 @@ public sealed class LatencyBenchTests : IDisposable
         var ratios = run.GetProperty("ratios");
         Assert.Equal(P50(pipeline.GetProperty("overhead")) / P50(run.GetProperty("floor")), ratios.GetProperty("overhead_over_floor_p50").GetDouble(), 9);
         Assert.Equal(P50(pipeline.GetProperty("total (no capture)")) / P50(run.GetProperty("floor")), ratios.GetProperty("pipeline_over_floor_p50").GetDouble(), 9);
+        Assert.Equal(P50(pipeline.GetProperty("overhead")) / P50(pipeline.GetProperty("inference")), ratios.GetProperty("overhead_over_inference_p50").GetDouble(), 9);
         Assert.True(ratios.GetProperty("opencv_dnn_over_ours_p50").GetDouble() > 0);
         Assert.True(P50(run.GetProperty("open_cv_dnn")) > 0 && P50(run.GetProperty("blaze_face")) > 0);
     }
