@@ -20,7 +20,7 @@ internal sealed class AreaResampler
     /// <summary>Whether this class serves a <paramref name="sourceWidth"/> x
     /// <paramref name="sourceHeight"/> to <paramref name="width"/> x <paramref name="height"/>
     /// resize here: a shrink (or same size) on both axes, on a runtime whose SIMD vectors are
-    /// hardware accelerated (not Mono's interpreter-like fallback, where OpenCV is faster).</summary>
+    /// hardware accelerated (where <see cref="Vector{T}"/> is emulated, OpenCV's resize is kept).</summary>
     public static bool Serves(int sourceWidth, int sourceHeight, int width, int height) =>
         Vector.IsHardwareAccelerated && width <= sourceWidth && height <= sourceHeight && width > 0 && height > 0;
 
