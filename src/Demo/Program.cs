@@ -5,6 +5,7 @@ using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
 using HeadTracker.Demo.Rendering;
+using static HeadTracker.OptionValues;
 
 namespace HeadTracker.Demo;
 
@@ -153,23 +154,6 @@ internal static class Program
             }
         });
         return option;
-    }
-
-    /// <summary>The option's value for a validator; false, with an error naming the option and
-    /// what it got, when the text does not convert (System.CommandLine throws then).</summary>
-    private static bool TryValue<T>(OptionResult r, string what, out T? value)
-    {
-        try
-        {
-            value = r.GetValueOrDefault<T>();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            value = default;
-            r.AddError($"option {r.Option.Name} needs {what}, got '{string.Join(" ", r.Tokens.Select(t => t.Value))}'");
-            return false;
-        }
     }
 
     private static (string, int)? HostPort(string value)

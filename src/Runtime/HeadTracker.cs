@@ -47,12 +47,12 @@ public sealed class HeadTracker : IDisposable
     private readonly PushedFrameSource? _pushed;
     private readonly LatestResult _latest = new();
     private readonly FrameTap _tap = new();
+    private readonly PoseSmoother _smoother; // made here, so Recenter works before Start too
     private volatile FrameProcessor? _processor; // one frame's work, from Start on; read by any thread
     private Thread? _worker;
     private volatile bool _stop;
     private bool _started, _finite; // _finite: a file source; when it ends, the tracker stops
     private volatile TrackerStatus _status = TrackerStatus.Stopped;
-    private volatile bool _recenter;
     private FrameStages[]? _stageLog;
     private long _stagesLogged;
 
@@ -68,6 +68,7 @@ public sealed class HeadTracker : IDisposable
     {
         options.Check();
         _options = options;
+        _smoother = new PoseSmoother(options);
         _pushed = options.PushedFrames ? new PushedFrameSource() : null;
         _openSource = openSource ?? OpenSource;
     }
@@ -122,7 +123,7 @@ public sealed class HeadTracker : IDisposable
                 : null;
             opentrack = _options.OpentrackHost is { } host ? new OpentrackSender(host, _options.OpentrackPort) : null;
             recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
-            _processor = new FrameProcessor(_options, model, finder, opentrack, recorder, _latest, _tap);
+            _processor = new FrameProcessor(_options, model, finder, _smoother, opentrack, recorder, _latest, _tap);
             source = _openSource();
             source = WrapSource?.Invoke(source) ?? source;
         }
@@ -166,17 +167,7 @@ public sealed class HeadTracker : IDisposable
         (_pushed ?? throw new InvalidOperationException("PushFrame needs HeadTrackerOptions.PushedFrames = true")).Push(rgba, width, height);
 
     /// <summary>Makes the current head pose the zero of every axis (applies on the next frame). Any thread.</summary>
-    public void Recenter()
-    {
-        if (_processor is { } p)
-        {
-            p.Smoother.Recenter();
-        }
-        else
-        {
-            _recenter = true; // before Start: passed on when the worker starts
-        }
-    }
+    public void Recenter() => _smoother.Recenter();
 
     /// <summary>
     /// Copies the newest result into <paramref name="result"/> (allocating it on the first call
@@ -243,11 +234,6 @@ public sealed class HeadTracker : IDisposable
     {
         FrameProcessor processor = _processor!;
         HeadModel model = processor.Model;
-        if (_recenter)
-        {
-            processor.Smoother.Recenter();
-        }
-
         var frame = new Mat();
         var clock = Stopwatch.StartNew();
         double tick = 1000.0 / Stopwatch.Frequency;

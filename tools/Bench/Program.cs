@@ -5,6 +5,7 @@ using System.IO;
 using System.CommandLine;
 using System.Threading.Tasks;
 using HeadTracker.Trainer.Synthesis;
+using static HeadTracker.OptionValues;
 using static HeadTracker.Trainer.Cli.Options;
 
 namespace HeadTracker.Bench;

@@ -11,14 +11,14 @@ namespace HeadTracker.Runtime.Pipeline;
 /// the model and its decoded heads (<see cref="HeadModel"/>) -> the raw pose
 /// (<see cref="PoseEstimator"/>) -> recentring, smoothing and axis mapping
 /// (<see cref="PoseSmoother"/>) -> the result published whole (<see cref="LatestResult"/>), sent
-/// to opentrack and recorded. Owns what it was given. Allocates nothing per frame once the
+/// to opentrack and recorded. Disposes the model, finder, sender and recorder it was given. Allocates nothing per frame once the
 /// result's arrays have their sizes. Not thread-safe: the worker's.
 /// </summary>
 internal sealed class FrameProcessor : IDisposable
 {
     private readonly HeadTrackerOptions _options;
-    private readonly HeadFinder? _finder;
     private readonly PoseEstimator _pose;
+    private readonly PoseSmoother _smoother;
     private readonly OpentrackSender? _opentrack;
     private readonly ResultRecorder? _recorder;
     private readonly LatestResult _latest;
@@ -26,14 +26,14 @@ internal sealed class FrameProcessor : IDisposable
     private readonly HeadOutputs _outputs = new();
     private readonly TrackingResult _work = new();
 
-    public FrameProcessor(HeadTrackerOptions options, HeadModel model, HeadFinder? finder, OpentrackSender? opentrack, ResultRecorder? recorder,
-        LatestResult latest, FrameTap tap)
+    public FrameProcessor(HeadTrackerOptions options, HeadModel model, HeadFinder? finder, PoseSmoother smoother, OpentrackSender? opentrack,
+        ResultRecorder? recorder, LatestResult latest, FrameTap tap)
     {
         _options = options;
         Model = model;
-        _finder = finder;
+        Finder = finder;
         _pose = new PoseEstimator(options, model.Manifest);
-        Smoother = new PoseSmoother(options);
+        _smoother = smoother;
         _opentrack = opentrack;
         _recorder = recorder;
         _latest = latest;
@@ -42,9 +42,8 @@ internal sealed class FrameProcessor : IDisposable
 
     public HeadModel Model { get; }
 
-    public HeadFinder? Finder => _finder;
+    public HeadFinder? Finder { get; }
 
-    public PoseSmoother Smoother { get; }
 
     /// <summary>Stopwatch ticks of the last frame's detector search (0 when it did not run).</summary>
     public long DetectTicks { get; private set; }
@@ -63,25 +62,25 @@ internal sealed class FrameProcessor : IDisposable
         bool found = true;
         DetectTicks = 0;
         Model.ResetTicks();
-        if (_finder == null)
+        if (Finder == null)
         {
             Model.Run(frame, _outputs);
         }
         else
         {
             long d0 = Stopwatch.GetTimestamp();
-            found = _finder.Locate(frame);
+            found = Finder.Locate(frame);
             DetectTicks = Stopwatch.GetTimestamp() - d0;
             if (found)
             {
-                CropTracker crop = _finder.Crop;
+                CropTracker crop = Finder.Crop;
                 Model.RunCrop(frame, crop.X, crop.Y, crop.Side, _outputs);
             }
         }
 
         long p0 = Stopwatch.GetTimestamp();
         bool valid = Publish(found ? _outputs : null, frame, now, dt);
-        _finder?.Follow(valid, _outputs, frame.Width, frame.Height);
+        Finder?.Follow(valid, _outputs, frame.Width, frame.Height);
         PoseTicks = Stopwatch.GetTimestamp() - p0 - PublishTicks;
         return valid;
     }
@@ -89,7 +88,7 @@ internal sealed class FrameProcessor : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        _finder?.Dispose();
+        Finder?.Dispose();
         _opentrack?.Dispose();
         _recorder?.Dispose();
     }
@@ -126,7 +125,7 @@ internal sealed class FrameProcessor : IDisposable
         }
         else
         {
-            r.Filtered = Smoother.Smooth(ref raw, dt);
+            r.Filtered = _smoother.Smooth(ref raw, dt);
             r.Raw = raw;
             _opentrack?.Send(r.Filtered.X, r.Filtered.Y, r.Filtered.Z, r.Filtered.Yaw, r.Filtered.Pitch, r.Filtered.Roll);
         }

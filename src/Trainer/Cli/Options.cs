@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using static HeadTracker.OptionValues;
 
 namespace HeadTracker.Trainer.Cli;
 
@@ -66,23 +67,6 @@ internal static class Options
             }
         });
         return option;
-    }
-
-    /// <summary>The option's value for a validator; false, with an error naming the option and
-    /// what it got, when the text does not convert (System.CommandLine throws then).</summary>
-    public static bool TryValue<T>(OptionResult r, string what, out T? value)
-    {
-        try
-        {
-            value = r.GetValueOrDefault<T>();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            value = default;
-            r.AddError($"option {r.Option.Name} needs {what}, got '{string.Join(" ", System.Linq.Enumerable.Select(r.Tokens, t => t.Value))}'");
-            return false;
-        }
     }
 
     /// <summary>Required value of an option declared required (System.CommandLine checked it).</summary>
