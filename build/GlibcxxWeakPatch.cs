@@ -15,7 +15,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 
-namespace HeadTracker.Build
+namespace HeadTracking.Build
 {
     /// <summary>One version requirement read from an ELF file's .gnu.version_r section.</summary>
     public sealed class ElfVersionNeed

@@ -2,15 +2,13 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using HeadTracker.Demo.Rendering;
-using HeadTracker.Runtime;
-using HeadTracker.Runtime.Capture;
-using HeadTracker.Runtime.Detection;
+using System.Runtime.InteropServices;
+using HeadTracking.Demo.Rendering;
+using HeadTracking.Runtime;
 using OpenCvSharp;
 using Silk.NET.OpenGL;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Demo;
+namespace HeadTracking.Demo;
 
 /// <summary>
 /// The demo's state between the tracker and the screen: starts the tracker on the chosen source
@@ -19,9 +17,10 @@ namespace HeadTracker.Demo;
 /// </summary>
 internal sealed class DemoApp : IDisposable
 {
-    private readonly Tracker _tracker;
+    private readonly HeadTracker _tracker;
     private SceneRenderer? _renderer;
-    private Mat _frame = new(), _spareFrame = new();
+    private readonly Mat _frame = new();
+    private CameraFrame? _copied;
     private Mat _hud = new();
     private Mat? _labels;
     private TrackingResult? _result, _spareResult;
@@ -32,7 +31,7 @@ internal sealed class DemoApp : IDisposable
     private double _countAt;
 
     /// <param name="options">The command line.</param>
-    /// <param name="lockstep">Headless over a file: frames pass one at a time (see <see cref="LockstepSource"/>).</param>
+    /// <param name="lockstep">Headless over a file: frames pass one at a time (<see cref="HeadTrackerOptions.StepFrames"/>).</param>
     /// <param name="log">Where to say what runs.</param>
     public DemoApp(DemoOptions options, bool lockstep, TextWriter log)
     {
@@ -54,27 +53,21 @@ internal sealed class DemoApp : IDisposable
             ImageFolder = options.Images,
             LoopVideo = false,
             PaceVideo = !options.Headless && !lockstep,
+            KeepFrames = true, // the picture under the keypoints
         };
-        if (options.Video == null && options.Images == null && options.Camera == null && !CameraSource.IsPresent(0))
+        if (options.Video == null && options.Images == null && options.Camera == null && !HeadTracker.CameraExists(0))
         {
             trackerOptions.VideoPath = ExternalData.Find(Path.Combine("samples", "demo", "video.avi"));
             log.WriteLine($"No camera found: showing the bundled sample video ({trackerOptions.VideoPath}).");
         }
 
-        // The tracker opens the source as the options say; headless over a file, frames then pass
-        // one at a time.
-        _tracker = new Tracker(trackerOptions)
-        {
-            WrapSource = source =>
-            {
-                Source = source.Description;
-                return lockstep && !source.Live ? Lockstep = new LockstepSource(source) : source;
-            },
-        };
+        // Headless over a file, frames pass one at a time: each is drawn before the next is read.
+        Stepping = trackerOptions.StepFrames = lockstep && (trackerOptions.VideoPath != null || trackerOptions.ImageFolder != null);
+        _tracker = new HeadTracker(trackerOptions);
         try
         {
-            _tracker.TapFrames();
             _tracker.Start();
+            Source = _tracker.Source ?? "";
         }
         catch
         {
@@ -132,7 +125,11 @@ internal sealed class DemoApp : IDisposable
     /// <exception cref="InvalidOperationException">The tracker faulted; the message says why.</exception>
     public bool Next(TimeSpan timeout)
     {
-        Lockstep?.Release();
+        if (Stepping)
+        {
+            _tracker.Step();
+        }
+
         var clock = Stopwatch.StartNew();
         while (!Update())
         {
@@ -160,10 +157,10 @@ internal sealed class DemoApp : IDisposable
 
     public SceneFlags Flags { get; } = new();
 
-    /// <summary>Set when frames pass one at a time.</summary>
-    public LockstepSource? Lockstep { get; private set; }
+    /// <summary>Set when frames pass one at a time (<see cref="Next"/> steps the tracker).</summary>
+    public bool Stepping { get; }
 
-    public Tracker Tracker => _tracker;
+    public HeadTracker Tracker => _tracker;
 
     /// <summary>Freezes the picture (the tracker goes on).</summary>
     public bool Paused { get; set; }
@@ -187,11 +184,12 @@ internal sealed class DemoApp : IDisposable
         }
 
         // Into spares first: the frame and result on screen change only as a matching pair.
-        long sequence = _tracker.CopyLatestFrame(_spareFrame);
-        if (sequence == 0 || sequence == _shownSequence)
+        if (!_tracker.TryGetLatestFrame(ref _copied) || _copied.Sequence == _shownSequence)
         {
             return false;
         }
+
+        long sequence = _copied.Sequence;
 
         // The result may already be a frame ahead of the frame copied: then wait for the next pair.
         _tracker.TryGetLatest(ref _spareResult);
@@ -200,7 +198,8 @@ internal sealed class DemoApp : IDisposable
             return false;
         }
 
-        (_frame, _spareFrame) = (_spareFrame, _frame);
+        _frame.Create(_copied.Height, _copied.Width, MatType.CV_8UC3);
+        Marshal.Copy(_copied.PixelsBgr, 0, _frame.Data, _copied.Width * _copied.Height * 3);
         (_result, _spareResult) = (_spareResult, _result);
         _shownSequence = sequence;
         return true;
@@ -245,11 +244,9 @@ internal sealed class DemoApp : IDisposable
 
     public void Dispose()
     {
-        Lockstep?.Close(); // the worker may be waiting for a permit that will not come
         _tracker.Dispose();
         _renderer?.Dispose();
         _frame.Dispose();
-        _spareFrame.Dispose();
         _hud.Dispose();
         _labels?.Dispose();
     }
@@ -297,10 +294,10 @@ internal sealed class DemoApp : IDisposable
         _labels.SetTo(Scalar.All(0));
         TrackingResult r = Shown!;
         double sx = (double)width / _frame.Width, sy = (double)height / _frame.Height;
-        for (int k = 0; k + 1 < r.Keypoints.Length && k / 2 < FaceDetections.KeypointNames.Length; k += 2)
+        for (int k = 0; k + 1 < r.Keypoints.Length && k / 2 < _tracker.KeypointNames.Length; k += 2)
         {
             var at = new Point((r.Keypoints[k] * sx) + 6, (r.Keypoints[k + 1] * sy) - 6);
-            _labels.PutText(FaceDetections.KeypointNames[k / 2], at, HersheyFonts.HersheySimplex, 0.4, new Scalar(255, 255, 255, 255), 1, LineTypes.AntiAlias);
+            _labels.PutText(_tracker.KeypointNames[k / 2], at, HersheyFonts.HersheySimplex, 0.4, new Scalar(255, 255, 255, 255), 1, LineTypes.AntiAlias);
         }
 
         return _labels;

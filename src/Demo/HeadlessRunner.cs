@@ -4,11 +4,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using HeadTracker.Demo.Rendering;
-using HeadTracker.Runtime;
+using HeadTracking.Demo.Rendering;
+using HeadTracking.Runtime;
 using OpenCvSharp;
 
-namespace HeadTracker.Demo;
+namespace HeadTracking.Demo;
 
 /// <summary>Renders through EGL (no display) into PNG frames and optionally a video, frame by frame
 /// for files, and prints a timing summary.</summary>
@@ -24,7 +24,7 @@ internal static class HeadlessRunner
         using var target = new OffscreenTarget(egl.Gl);
         using var flipped = new Mat();
         using var bgr = new Mat();
-        int limit = options.Frames ?? (app.Lockstep == null ? DefaultCameraFrames : int.MaxValue);
+        int limit = options.Frames ?? (!app.Stepping ? DefaultCameraFrames : int.MaxValue);
         Directory.CreateDirectory(options.Out);
         foreach (string old in Directory.GetFiles(options.Out, "frame_*.png"))
         {
@@ -83,7 +83,7 @@ internal static class HeadlessRunner
         log.WriteLine();
         log.WriteLine($"Frames: {frames}, head found in {valid}");
         log.WriteLine("Stage        mean ms    (tracker worker: means over the run; render and write: this loop)");
-        if (app.Lockstep != null)
+        if (app.Stepping)
         {
             log.WriteLine("             (frames pass one at a time, so capture includes waiting for render and write)");
         }

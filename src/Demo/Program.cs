@@ -4,10 +4,10 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
-using HeadTracker.Demo.Rendering;
-using static HeadTracker.OptionValues;
+using HeadTracking.Demo.Rendering;
+using static HeadTracking.OptionValues;
 
-namespace HeadTracker.Demo;
+namespace HeadTracking.Demo;
 
 internal static class Program
 {

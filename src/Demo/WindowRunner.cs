@@ -1,10 +1,10 @@
 using System;
 using System.IO;
-using HeadTracker.Demo.Rendering;
+using HeadTracking.Demo.Rendering;
 using OpenCvSharp;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo;
+namespace HeadTracking.Demo;
 
 /// <summary>
 /// The demo in a window (GLFW): the render loop runs at the display's rate and draws the newest

@@ -1,15 +1,16 @@
 using System;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Threading;
-using HeadTracker.Runtime.Capture;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Runtime.Output;
-using HeadTracker.Runtime.Pipeline;
+using HeadTracking.Runtime.Capture;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Runtime.Output;
+using HeadTracking.Runtime.Pipeline;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime;
+namespace HeadTracking.Runtime;
 
 /// <summary>Where the tracker stands.</summary>
 public enum TrackerStatus
@@ -47,6 +48,7 @@ public sealed class HeadTracker : IDisposable
     private readonly PushedFrameSource? _pushed;
     private readonly LatestResult _latest = new();
     private readonly FrameTap _tap = new();
+    private SteppedFrameSource? _stepped;
     private readonly PoseSmoother _smoother; // made here, so Recenter works before Start too
     private volatile FrameProcessor? _processor; // one frame's work, from Start on; read by any thread
     private Thread? _worker;
@@ -71,6 +73,7 @@ public sealed class HeadTracker : IDisposable
         _smoother = new PoseSmoother(options);
         _pushed = options.PushedFrames ? new PushedFrameSource() : null;
         _openSource = openSource ?? OpenSource;
+        _tap.Enabled = options.KeepFrames;
     }
 
     /// <summary>Where the tracker stands. Any thread.</summary>
@@ -125,7 +128,13 @@ public sealed class HeadTracker : IDisposable
             recorder = _options.RecordPath is { } record ? new ResultRecorder(record) : null;
             _processor = new FrameProcessor(_options, model, finder, _smoother, opentrack, recorder, _latest, _tap);
             source = _openSource();
-            source = WrapSource?.Invoke(source) ?? source;
+            if (_options.StepFrames)
+            {
+                source = _stepped = new SteppedFrameSource(source);
+            }
+
+            Source = source.Description;
+            KeypointNames = model.Manifest.Outputs.Find(o => o.Kind == "keypoints")?.KeypointNames ?? [];
         }
         catch (Exception e)
         {
@@ -148,6 +157,7 @@ public sealed class HeadTracker : IDisposable
     public void Stop()
     {
         _stop = true;
+        _stepped?.Close(); // the worker may be waiting for a step that will not come
         _worker?.Join();
         _worker = null;
         if (_status is not TrackerStatus.Faulted)
@@ -172,9 +182,50 @@ public sealed class HeadTracker : IDisposable
     /// <summary>
     /// Copies the newest result into <paramref name="result"/> (allocating it on the first call
     /// when null). Never blocks: a result being written is retried, not waited for. Returns false
-    /// until the first frame is processed. Any thread; <paramref name="result"/> is the caller's.
+    /// until the first frame is processed. Any thread; <paramref name="result"/> is the caller's,
+    /// and never null after the call.
     /// </summary>
-    public bool TryGetLatest(ref TrackingResult? result) => _latest.TryRead(ref result);
+    public bool TryGetLatest([NotNull] ref TrackingResult? result) => _latest.TryRead(ref result);
+
+    /// <summary>
+    /// Copies the newest frame the tracker published a result for into <paramref name="frame"/>
+    /// (allocating it on the first call when null; its pixels are reused while the size holds), when
+    /// the options say <see cref="HeadTrackerOptions.KeepFrames"/>. Its <see cref="CameraFrame.Sequence"/>
+    /// matches a <see cref="TrackingResult.Sequence"/>: draw the pair together. Returns false until
+    /// the first result. Any thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tracker was not set up to keep frames.</exception>
+    public bool TryGetLatestFrame([NotNull] ref CameraFrame? frame)
+    {
+        frame ??= new CameraFrame();
+        return _options.KeepFrames
+            ? _tap.CopyLatest(frame)
+            : throw new InvalidOperationException("TryGetLatestFrame needs HeadTrackerOptions.KeepFrames = true");
+    }
+
+    /// <summary>
+    /// Lets the next frame of the video or image folder in, when the options say
+    /// <see cref="HeadTrackerOptions.StepFrames"/>: one frame per call, so a host can wait for each
+    /// frame's result before the next is read. Any thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tracker was not set up to step, or is not started.</exception>
+    public void Step() =>
+        (_stepped ?? throw new InvalidOperationException(_options.StepFrames
+            ? "Step needs a started tracker"
+            : "Step needs HeadTrackerOptions.StepFrames = true")).Release();
+
+    /// <summary>Names of the model's keypoints, in the order of <see cref="TrackingResult.Keypoints"/>
+    /// (e.g. right_eye, left_eye, nose_tip, mouth, right_ear, left_ear), after <see cref="Start"/>;
+    /// empty before, or when the model has none.</summary>
+    public string[] KeypointNames { get; private set; } = [];
+
+    /// <summary>Whether camera <paramref name="index"/> exists, without opening it (Linux: its
+    /// /dev/video node; elsewhere assumed present, and checked by <see cref="Start"/>).</summary>
+    public static bool CameraExists(int index) => CameraSource.IsPresent(index);
+
+    /// <summary>What the frames come from (the camera, the video or the folder), after
+    /// <see cref="Start"/>; null before.</summary>
+    public string? Source { get; private set; }
 
     /// <summary>Stops and releases everything.</summary>
     public void Dispose()
@@ -184,9 +235,6 @@ public sealed class HeadTracker : IDisposable
         _tap.Dispose();
     }
 
-    /// <summary>For the demo: sees the source Start opened and may wrap it (set before Start).</summary>
-    internal Func<IFrameSource, IFrameSource>? WrapSource { get; set; }
-
     /// <summary>For the benchmark: from the next Start, the worker writes frame i's stage times
     /// (Stopwatch ticks) and its thread's allocation count into <paramref name="log"/>[i], for the
     /// first log.Length frames. Allocates nothing per frame.</summary>
@@ -194,16 +242,6 @@ public sealed class HeadTracker : IDisposable
 
     /// <summary>How many entries of the stage log are written. Any thread.</summary>
     internal long StagesLogged => Interlocked.Read(ref _stagesLogged);
-
-    /// <summary>
-    /// For the demo and tools that draw what the tracker saw: from now on the worker keeps a copy
-    /// of each frame it publishes a result for (a memory copy, no allocation while the size holds).
-    /// </summary>
-    internal void TapFrames() => _tap.Enabled = true;
-
-    /// <summary>Copies the newest tapped frame (8-bit BGR) into <paramref name="into"/> and returns
-    /// the sequence number of its result, or 0 when there is none yet. Any thread.</summary>
-    internal long CopyLatestFrame(Mat into) => _tap.CopyLatest(into);
 
     private IFrameSource OpenSource()
     {

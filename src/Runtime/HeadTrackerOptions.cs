@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime;
+namespace HeadTracking.Runtime;
 
 /// <summary>How the tracker smooths the pose.</summary>
 public enum FilterKind
@@ -70,6 +70,15 @@ public sealed class HeadTrackerOptions
     /// <summary>The host pushes frames with <see cref="HeadTracker.PushFrame"/> instead of a
     /// camera or video (a game engine's own camera texture).</summary>
     public bool PushedFrames { get; set; }
+
+    /// <summary>Keep a copy of each frame tracked, for <see cref="HeadTracker.TryGetLatestFrame"/>
+    /// (a camera preview under the keypoints): one memory copy per frame.</summary>
+    public bool KeepFrames { get; set; }
+
+    /// <summary>With a video or image folder: read the next frame only when the host calls
+    /// <see cref="HeadTracker.Step"/>, one frame per call (offline runs that use every frame's
+    /// result, e.g. rendering each one).</summary>
+    public bool StepFrames { get; set; }
 
     /// <summary>Start the video or image folder again when it ends (otherwise the tracker stops).</summary>
     public bool LoopVideo { get; set; } = true;
@@ -167,6 +176,11 @@ public sealed class HeadTrackerOptions
         if (sources > 1)
         {
             throw new ArgumentException("HeadTrackerOptions: set at most one of PushedFrames, VideoPath, ImageFolder and CameraName", "options");
+        }
+
+        if (StepFrames && VideoPath == null && ImageFolder == null)
+        {
+            throw new ArgumentException("HeadTrackerOptions.StepFrames needs a VideoPath or an ImageFolder (a camera or pushed frames do not wait)", "options");
         }
 
         if (!(CropScale is >= 1 and <= 10))

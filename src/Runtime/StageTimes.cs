@@ -1,4 +1,4 @@
-namespace HeadTracker.Runtime;
+namespace HeadTracking.Runtime;
 
 /// <summary>Mean milliseconds per frame that the tracker's worker spends in each stage.</summary>
 public readonly struct StageTimes

@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime;
+namespace HeadTracking.Runtime;
 
 /// <summary>A head pose: position in centimetres (camera axes: x right, y down, z away from the
 /// camera) and yaw, pitch, roll in degrees (yaw &gt; 0 turns toward the image's left, pitch &gt; 0
@@ -24,6 +24,21 @@ public struct HeadPose
 
     /// <summary>Degrees.</summary>
     public double Roll;
+
+    /// <summary>Writes the rotation as a 3x3 matrix, row-major, into <paramref name="matrix"/> (9
+    /// values): R = Ry(yaw) Rx(pitch) Rz(roll) in the camera's axes (x right, y down, z away from
+    /// the camera); its columns are the head's own axes (x toward its left ear, y down, z toward
+    /// the back of the head), so a face looking straight into the camera is the identity.</summary>
+    /// <exception cref="ArgumentException"><paramref name="matrix"/> holds fewer than 9 values.</exception>
+    public readonly void RotationMatrix(Span<double> matrix)
+    {
+        if (matrix.Length < 9)
+        {
+            throw new ArgumentException($"a rotation matrix needs 9 values, got {matrix.Length}", nameof(matrix));
+        }
+
+        Pose.Rotation.FromEuler(Yaw, Pitch, Roll, matrix);
+    }
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace HeadTracker;
+namespace HeadTracking;
 
 /// <summary>
 /// Finds what ./build.sh fetches into external/ (models, photos, meshes), searching up from the

@@ -2,7 +2,7 @@ using System;
 using System.CommandLine.Parsing;
 using System.Linq;
 
-namespace HeadTracker;
+namespace HeadTracking;
 
 /// <summary>System.CommandLine validators' access to an option's value. Compiled into each
 /// program with a command line.</summary>

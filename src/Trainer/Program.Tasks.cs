@@ -4,13 +4,13 @@ using System.CommandLine;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Cli;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Training;
-using static HeadTracker.Trainer.Cli.Options;
+using HeadTracking.Trainer.Cli;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Training;
+using static HeadTracking.Trainer.Cli.Options;
 
-namespace HeadTracker.Trainer;
+namespace HeadTracking.Trainer;
 
 /// <summary>The data options every command that reads a data set shares, and the commands of the
 /// classic transfer-learning tasks: synth-count, mosaic, interpret.</summary>

@@ -3,18 +3,18 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Cli;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Data.Loaders;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Trainer.Cli;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Data.Loaders;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Training;
 using OpenCvSharp;
-using static HeadTracker.Trainer.Cli.Options;
+using static HeadTracking.Trainer.Cli.Options;
 
-namespace HeadTracker.Trainer;
+namespace HeadTracking.Trainer;
 
 internal static partial class Program
 {

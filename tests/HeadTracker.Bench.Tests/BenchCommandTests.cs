@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Linq;
 using System.IO;
 using System.Text.RegularExpressions;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Bench.Tests;
+namespace HeadTracking.Bench.Tests;
 
 public class BenchCommandTests
 {

@@ -1,8 +1,8 @@
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Build.Tests;
+namespace HeadTracking.Build.Tests;
 
 public class PackageSelectionTests
 {

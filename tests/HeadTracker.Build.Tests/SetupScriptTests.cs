@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Build.Tests;
+namespace HeadTracking.Build.Tests;
 
 /// <summary>build/setup.sh on bad days: wrong checksums, a package npm does not have, no root.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Build.Tests;
+namespace HeadTracking.Build.Tests;
 
 public class TorchSharpPatchTests
 {

@@ -4,9 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Build.Tests;
+namespace HeadTracking.Build.Tests;
 
 /// <summary>Lays the Unity package out once (build/unity-package.sh) into a temp folder.</summary>
 public sealed class UnityPackageFixture : IDisposable

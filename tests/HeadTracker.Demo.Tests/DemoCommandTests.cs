@@ -2,11 +2,11 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Demo.Rendering;
-using HeadTracker.Tests;
+using HeadTracking.Demo.Rendering;
+using HeadTracking.Tests;
 using OpenCvSharp;
 
-namespace HeadTracker.Demo.Tests;
+namespace HeadTracking.Demo.Tests;
 
 /// <summary>The demo as a user runs it: real process, real files, the shipped default model.</summary>
 public sealed class DemoCommandTests : IDisposable

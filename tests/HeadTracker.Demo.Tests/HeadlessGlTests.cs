@@ -1,7 +1,7 @@
-using HeadTracker.Demo.Rendering;
+using HeadTracking.Demo.Rendering;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Tests;
+namespace HeadTracking.Demo.Tests;
 
 public class HeadlessGlTests
 {

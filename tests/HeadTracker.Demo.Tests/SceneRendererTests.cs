@@ -1,11 +1,11 @@
 using System;
 using System.Linq;
-using HeadTracker.Demo.Rendering;
-using HeadTracker.Runtime;
+using HeadTracking.Demo.Rendering;
+using HeadTracking.Runtime;
 using OpenCvSharp;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Tests;
+namespace HeadTracking.Demo.Tests;
 
 public class SceneRendererTests
 {

@@ -1,10 +1,10 @@
 using System;
 using System.IO;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Tests;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Tests;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public sealed class BlazeFaceDetectorTests : IDisposable
 {

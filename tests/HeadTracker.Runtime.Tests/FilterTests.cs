@@ -1,9 +1,9 @@
+using HeadTracking.Runtime;
 using System;
 using System.Linq;
-using HeadTracker.Runtime.Smoothing;
-using Tracker = HeadTracker.Runtime.HeadTracker;
+using HeadTracking.Runtime.Smoothing;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public class FilterTests
 {
@@ -121,7 +121,7 @@ public class FilterTests
     public void A_hold_band_out_of_range_is_refused_naming_the_option(double degrees, double cm, string option)
     {
         var options = new HeadTrackerOptions { ModelPath = "model.onnx", RotationHoldDegrees = degrees, PositionHoldCm = cm };
-        var e = Assert.Throws<ArgumentException>(() => new Tracker(options));
+        var e = Assert.Throws<ArgumentException>(() => new HeadTracker(options));
         Assert.Contains(option, e.Message, StringComparison.Ordinal);
     }
 

@@ -2,11 +2,11 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
-using HeadTracker.Runtime.Capture;
-using HeadTracker.Tests;
+using HeadTracking.Runtime.Capture;
+using HeadTracking.Tests;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public sealed class FrameSourceTests : IDisposable
 {

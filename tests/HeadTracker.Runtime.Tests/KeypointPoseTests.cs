@@ -1,9 +1,9 @@
 using System;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Runtime.Pose;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Runtime.Pose;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public class KeypointPoseTests
 {

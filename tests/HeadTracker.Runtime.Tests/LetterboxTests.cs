@@ -1,8 +1,8 @@
 using System;
-using HeadTracker.Runtime.Preprocessing;
+using HeadTracking.Runtime.Preprocessing;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public class LetterboxTests
 {

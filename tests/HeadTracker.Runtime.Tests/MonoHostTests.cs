@@ -6,9 +6,9 @@ using System.Linq;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Text.Json;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 /// <summary>
 /// The runtime DLL the way a Unity-style game runs it: a C host embeds Mono (tests/Mono/host.c),

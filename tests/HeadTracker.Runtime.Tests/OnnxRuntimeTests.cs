@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public class OnnxRuntimeTests
 {

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public class OpenCvVideoTests
 {

@@ -1,9 +1,9 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
-using HeadTracker.Runtime.Output;
+using HeadTracking.Runtime.Output;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 public sealed class OpentrackSenderTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using System;
-using HeadTracker.Runtime.Pose;
+using HeadTracking.Runtime.Pose;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 /// <summary>The ray frame of pose heads: the rotation relative to a virtual camera looking
 /// straight at the head centre.</summary>

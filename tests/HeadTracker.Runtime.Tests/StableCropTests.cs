@@ -1,3 +1,4 @@
+using HeadTracking.Runtime;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -5,12 +6,11 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading;
-using HeadTracker.Runtime.Pipeline;
-using HeadTracker.Tests;
+using HeadTracking.Runtime.Pipeline;
+using HeadTracking.Tests;
 using OpenCvSharp;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Runtime.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 /// <summary>
 /// The two-stage crop moves only when the head really moved (<see cref="CropTracker"/>), so a still
@@ -56,7 +56,7 @@ public sealed class StableCropTests : IDisposable
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new CropTracker(0.5, 0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new CropTracker(0.1, -0.1));
-        var e = Assert.Throws<ArgumentException>(() => new Tracker(Options(0.7)));
+        var e = Assert.Throws<ArgumentException>(() => new HeadTracker(Options(0.7)));
         Assert.Contains("CropDeadband", e.Message, StringComparison.Ordinal);
     }
 
@@ -205,7 +205,7 @@ public sealed class StableCropTests : IDisposable
     /// the tracker recorded for each one it tracked.</summary>
     internal static List<Record> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions options)
     {
-        using (var tracker = new Tracker(options))
+        using (var tracker = new HeadTracker(options))
         {
             tracker.Start();
             using var rgba = new Mat();

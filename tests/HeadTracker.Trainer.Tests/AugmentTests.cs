@@ -1,11 +1,11 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class AugmentTests(SynthFixture fixture) : IClassFixture<SynthFixture>
 {

@@ -1,8 +1,8 @@
 using System.Linq;
-using HeadTracker.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Models.Backbones;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class BackboneTests
 {
@@ -23,7 +23,7 @@ public class BackboneTests
     [Fact]
     public void BlazeFace_detector_has_every_float_weight_of_the_mediapipe_graph()
     {
-        using var net = new HeadTracker.Trainer.Models.BlazeFaceNet();
+        using var net = new HeadTracking.Trainer.Models.BlazeFaceNet();
         Assert.Equal(100_472 - 60, net.parameters().Sum(p => p.numel()));
     }
 

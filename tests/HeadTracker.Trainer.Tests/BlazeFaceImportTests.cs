@@ -1,15 +1,15 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Runtime.Preprocessing;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime.Preprocessing;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class BlazeFaceImportTests
 {

@@ -2,10 +2,10 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Cli;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Cli;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class CliArgsTests
 {

@@ -3,16 +3,15 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Runtime;
-using HeadTracker.Runtime.Pipeline;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Runtime;
+using HeadTracking.Runtime.Pipeline;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Training;
 using Xunit.Abstractions;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>
 /// Trains a small model once for the class (the trainer's own pipeline: generated data, fine-tuned
@@ -92,7 +91,7 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
             PoseFrom = poseFrom,
             RecordPath = record,
         };
-        using (var tracker = new Tracker(options))
+        using (var tracker = new HeadTracker(options))
         {
             tracker.Start();
             Assert.True(System.Threading.SpinWait.SpinUntil(() => tracker.Status is TrackerStatus.Stopped or TrackerStatus.Faulted, TimeSpan.FromMinutes(2)));

@@ -2,16 +2,16 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>
 /// Every backbone with every head, random weights and inputs: the exported file in ONNX Runtime

@@ -2,14 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Teachers;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Teachers;
 using OpenCvSharp;
 using Xunit.Abstractions;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>One teacher (imported Face Mesh in ONNX Runtime, canonical-mesh pose fit) and one
 /// BlazeFace for the tests of the dense teacher.</summary>

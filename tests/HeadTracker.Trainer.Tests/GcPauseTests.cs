@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Trainer.Training;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>No-GC regions are process-wide: these run alone, not beside tests that allocate.</summary>
 [CollectionDefinition(nameof(GcPauseTests), DisableParallelization = true)]

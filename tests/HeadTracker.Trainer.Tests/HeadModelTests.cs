@@ -1,16 +1,16 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Training;
 using OpenCvSharp;
 using TorchSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>The runtime's model runner on files the trainer exported: preprocessing from the
 /// manifest, decoding of every head, no allocation per frame.</summary>

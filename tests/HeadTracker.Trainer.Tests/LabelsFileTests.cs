@@ -1,9 +1,9 @@
 using System;
 using System.IO;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public sealed class LabelsFileTests : IDisposable
 {

@@ -2,15 +2,15 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Data.Loaders;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Data.Loaders;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Training;
 using TorchSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>A small synthetic data set at 64x64, written once for the class.</summary>
 public sealed class SmallSynthData : IDisposable

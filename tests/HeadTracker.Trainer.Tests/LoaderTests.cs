@@ -2,12 +2,12 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Data.Loaders;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Data.Loaders;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>Every loader on a small fixture the test writes, including its bad lines.</summary>
 public sealed class LoaderTests : IDisposable

@@ -1,11 +1,11 @@
 using System;
 using System.Runtime.CompilerServices;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>Limits libtorch's oneDNN in this test process too, before any test runs a convolution
 /// (oneDNN fixes its kernels at the first one).</summary>

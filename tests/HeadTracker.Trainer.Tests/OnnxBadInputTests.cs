@@ -1,15 +1,15 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>Bad files and bad modules: each is an exception naming the file and the tensor or
 /// layer, never a crash.</summary>

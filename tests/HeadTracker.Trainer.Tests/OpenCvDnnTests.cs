@@ -2,13 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using OpenCvSharp;
 using OpenCvSharp.Dnn;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>Our exported files in OpenCV's dnn module, against ONNX Runtime (1e-3).</summary>
 public class OpenCvDnnTests

@@ -2,13 +2,13 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>The real-face clip: a photo moved along a known path, with its truth.</summary>
 public sealed class PhotoVideoTests : IDisposable

@@ -1,9 +1,9 @@
 using System;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Training;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>A pose head in the ray frame learns the rotation relative to the head centre's ray
 /// and is scored in the camera's axes.</summary>

@@ -1,9 +1,9 @@
 using System;
 using System.Linq;
 using System.Threading;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Trainer.Data;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class PrefetcherTests
 {

@@ -1,12 +1,12 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
 using Xunit.Abstractions;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>One generator for the class: building it detects and unwraps the photo faces.</summary>
 public sealed class SynthFixture

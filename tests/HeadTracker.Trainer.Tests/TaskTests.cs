@@ -5,12 +5,12 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Synthesis;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Synthesis;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>
 /// The classic transfer-learning tasks from the trainer's command line, as a user runs them:

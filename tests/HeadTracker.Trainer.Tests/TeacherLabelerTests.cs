@@ -1,11 +1,11 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public sealed class TeacherLabelerTests : IDisposable
 {

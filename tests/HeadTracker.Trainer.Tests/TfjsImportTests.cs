@@ -2,15 +2,15 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Teachers;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Teachers;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>
 /// The TF.js graph-model importer against TensorFlow.js itself: the same model.json and the same

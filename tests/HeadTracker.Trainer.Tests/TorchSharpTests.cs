@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 public class TorchSharpTests
 {

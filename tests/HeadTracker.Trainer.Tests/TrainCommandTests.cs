@@ -1,13 +1,13 @@
 using System;
 using System.IO;
 using System.Linq;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Data.Loaders;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Tests;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Data.Loaders;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Training;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>headtracker-train train, --resume and eval as a user runs them.</summary>
 public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<SmallSynthData>, IDisposable

@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text.Json;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 using Xunit.Abstractions;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>
 /// The default model's recipe (build/train-default.sh, what `./build.sh train-default` runs), at

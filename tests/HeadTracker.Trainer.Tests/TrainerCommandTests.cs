@@ -1,8 +1,8 @@
 using System;
 using System.IO;
-using HeadTracker.Tests;
+using HeadTracking.Tests;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Trainer.Tests;
 
 /// <summary>headtracker-train as a user runs it.</summary>
 public sealed class TrainerCommandTests : IDisposable

@@ -1,16 +1,16 @@
 // A game script the way a Unity-style engine runs one: the engine (host.c, embedding Mono) makes
 // the object, calls Start() once, Update(dt) every frame and OnDestroy() at the end. It tracks a
-// video with HeadTracker.Runtime and writes one line per frame, read back by the test
+// video with HeadTracker.Runtime.dll and writes one line per frame, read back by the test
 // (tests/HeadTracker.Runtime.Tests/MonoHostTests.cs). Compiled with Mono's mcs against the
 // netstandard2.1 DLL only: no .NET Core API, no UnityEngine.
 using System;
 using System.Globalization;
 using System.IO;
-using HeadTracker.Runtime;
+using HeadTracking.Runtime;
 
 public sealed class HeadLookScript
 {
-    private global::HeadTracker.Runtime.HeadTracker tracker;
+    private HeadTracker tracker;
     private TrackingResult latest;
     private StreamWriter log;
     private int frame;
@@ -27,7 +27,7 @@ public sealed class HeadLookScript
         log = new StreamWriter(output) { AutoFlush = false };
         log.WriteLine("frame,time,sequence,valid,cx,cy,yaw,pitch,roll,x,y,z,status");
         var options = new HeadTrackerOptions { ModelPath = model, VideoPath = video, LoopVideo = false, PaceVideo = true };
-        tracker = new global::HeadTracker.Runtime.HeadTracker(options);
+        tracker = new HeadTracker(options);
         tracker.Start();
         Console.WriteLine("HeadLookScript: started on " + video + " with " + model + " (" + Environment.Version + ")");
     }

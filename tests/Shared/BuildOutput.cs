@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace HeadTracker.Tests;
+namespace HeadTracking.Tests;
 
 /// <summary>Where the projects under test were built: the same configuration as this test assembly.</summary>
 internal static class BuildOutput

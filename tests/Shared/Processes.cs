@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading.Tasks;
 
-namespace HeadTracker.Tests;
+namespace HeadTracking.Tests;
 
 /// <summary>Runs a command to completion and captures what it printed.</summary>
 internal static class Processes

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace HeadTracker.Tests;
+namespace HeadTracking.Tests;
 
 /// <summary>Paths inside the repository and the data that ./build.sh fetches into external/.</summary>
 internal static class Repo

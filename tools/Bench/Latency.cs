@@ -6,18 +6,17 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading;
-using HeadTracker.Runtime;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Runtime.Pipeline;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Runtime;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Runtime.Pipeline;
+using HeadTracking.Trainer.Training;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 using OpenCvSharp.Dnn;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Bench;
+namespace HeadTracking.Bench;
 
 /// <summary>What to measure.</summary>
 internal sealed record LatencyOptions
@@ -184,7 +183,7 @@ internal static class Latency
             MinScore = 0.5f,
         };
         var log = new FrameStages[total];
-        using var tracker = new Tracker(options);
+        using var tracker = new HeadTracker(options);
         tracker.LogStages(log);
         tracker.Start();
         var process = Process.GetCurrentProcess();
@@ -226,7 +225,7 @@ internal static class Latency
         return (stages, o.Frames / seconds, cpu.TotalMilliseconds / o.Frames, allocated);
     }
 
-    private static void Fault(Tracker tracker)
+    private static void Fault(HeadTracker tracker)
     {
         if (tracker.Status == TrackerStatus.Faulted)
         {

@@ -4,15 +4,15 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using HeadTracker.Runtime;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Runtime.Preprocessing;
-using HeadTracker.Runtime.Smoothing;
+using HeadTracking.Runtime;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Runtime.Preprocessing;
+using HeadTracking.Runtime.Smoothing;
 using OpenCvSharp;
 
-namespace HeadTracker.Bench;
+namespace HeadTracking.Bench;
 
 /// <summary>
 /// BenchmarkDotNet micro-benchmarks of the runtime's per-frame functions, run in process

@@ -4,11 +4,11 @@ using System.Globalization;
 using System.IO;
 using System.CommandLine;
 using System.Threading.Tasks;
-using HeadTracker.Trainer.Synthesis;
-using static HeadTracker.OptionValues;
-using static HeadTracker.Trainer.Cli.Options;
+using HeadTracking.Trainer.Synthesis;
+using static HeadTracking.OptionValues;
+using static HeadTracking.Trainer.Cli.Options;
 
-namespace HeadTracker.Bench;
+namespace HeadTracking.Bench;
 
 /// <summary>
 /// headtracker-bench: measurements we steer by, each printed with the machine it ran on: the
@@ -20,7 +20,7 @@ internal static class Program
     public static int Main(string[] args)
     {
         // Before any convolution: libtorch's oneDNN kernels the trainer trusts (see TorchSettings).
-        HeadTracker.Trainer.Training.TorchSettings.LimitOneDnn();
+        HeadTracking.Trainer.Training.TorchSettings.LimitOneDnn();
         try
         {
             ParseResult parsed = Commands().Parse(args);

@@ -6,13 +6,12 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading;
-using HeadTracker.Runtime;
-using HeadTracker.Trainer.Synthesis;
-using HeadTracker.Trainer.Training;
+using HeadTracking.Runtime;
+using HeadTracking.Trainer.Synthesis;
+using HeadTracking.Trainer.Training;
 using OpenCvSharp;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Bench;
+namespace HeadTracking.Bench;
 
 /// <summary>What the stability benchmark runs.</summary>
 internal sealed record StabilityOptions
@@ -167,7 +166,7 @@ internal static class Stability
     {
         File.Delete(record);
         options.RecordPath = record;
-        using (var tracker = new Tracker(options))
+        using (var tracker = new HeadTracker(options))
         {
             tracker.Start();
             using var rgba = new Mat();

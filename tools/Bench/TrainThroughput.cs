@@ -4,11 +4,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Trainer.Models;
+using HeadTracking.Trainer.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Bench;
+namespace HeadTracking.Bench;
 
 /// <summary>
 /// Training steps per second of the default architecture (BlazeFace backbone; center, keypoints,

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Rendering;
+namespace HeadTracking.Demo.Rendering;
 
 /// <summary>
 /// A headless OpenGL context through EGL on Mesa's surfaceless platform: no display, no window,

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Rendering;
+namespace HeadTracking.Demo.Rendering;
 
 /// <summary>
 /// A window with an OpenGL 3.3 core context through GLFW 3 (Debian's libglfw3), called directly:

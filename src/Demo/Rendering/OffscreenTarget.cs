@@ -1,7 +1,7 @@
 using System;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Rendering;
+namespace HeadTracking.Demo.Rendering;
 
 /// <summary>
 /// An RGBA8 framebuffer object to render into and read back, resized on demand. Owns its GL

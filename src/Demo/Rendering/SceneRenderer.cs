@@ -1,9 +1,9 @@
 using System;
-using HeadTracker.Runtime;
+using HeadTracking.Runtime;
 using OpenCvSharp;
 using Silk.NET.OpenGL;
 
-namespace HeadTracker.Demo.Rendering;
+namespace HeadTracking.Demo.Rendering;
 
 /// <summary>What the demo shows beside the frame; the keys toggle these.</summary>
 internal sealed class SceneFlags
@@ -265,7 +265,7 @@ internal sealed unsafe class SceneRenderer : IDisposable
         v = Rect(v, cx - (t / 2), cy - arm, cx + (t / 2), cy + arm, CentreColor);
 
         HeadPose pose = flags.Filtered ? r.Filtered : r.Raw;
-        Runtime.Pose.Rotation.FromEuler(pose.Yaw, pose.Pitch, pose.Roll, _rotation);
+        pose.RotationMatrix(_rotation);
         float length = hasBox ? 0.5f * (b[2] - b[0]) : 0.1f * r.FrameWidth;
         double[] m = _rotation;
         // Columns of R are the head's axes in camera space; drawn orthographically from the centre.

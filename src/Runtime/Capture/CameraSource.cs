@@ -5,7 +5,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Capture;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>A webcam by index (or, on Linux, by name) through OpenCV, asking for MJPG at the
 /// requested size and rate; the camera may choose the nearest it has, reported in

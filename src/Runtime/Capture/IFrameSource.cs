@@ -1,7 +1,7 @@
 using System;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Capture;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>
 /// Where frames come from: a camera, a video file, a folder of images. <see cref="Read"/> fills the

@@ -3,7 +3,7 @@ using System.IO;
 using System.Linq;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Capture;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>The images of a folder (jpg, jpeg, png, bmp) in name order, optionally looping. Decodes
 /// one image per <see cref="Read"/>: meant for tests and demos, not for frame-rate capture.</summary>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Capture;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>
 /// Frames the host hands over (a game engine's own camera texture, as RGBA bytes). The host's

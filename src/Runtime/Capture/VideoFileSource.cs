@@ -4,7 +4,7 @@ using System.IO;
 using System.Threading;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Capture;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>
 /// A video file decoded by OpenCV's FFmpeg backend, optionally looping. Paced, it behaves like a

@@ -3,11 +3,11 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Preprocessing;
+using HeadTracking.Runtime.Preprocessing;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Detection;
+namespace HeadTracking.Runtime.Detection;
 
 /// <summary>
 /// MediaPipe's front-camera BlazeFace (128x128, NHWC, RGB in [-1, 1]) through ONNX Runtime, with

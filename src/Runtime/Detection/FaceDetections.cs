@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime.Detection;
+namespace HeadTracking.Runtime.Detection;
 
 /// <summary>
 /// Faces found in one frame, in frame pixels, in buffers allocated once and refilled each frame.

@@ -3,13 +3,13 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Runtime.Preprocessing;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Runtime.Preprocessing;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Inference;
+namespace HeadTracking.Runtime.Inference;
 
 /// <summary>
 /// What a HeadTracker model said about one frame, in frame pixels, in buffers allocated once and

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using Microsoft.ML.OnnxRuntime;
 
-namespace HeadTracker.Runtime.Inference;
+namespace HeadTracking.Runtime.Inference;
 
 /// <summary>Opens ONNX Runtime sessions the way a game wants them: sequential, fully optimised,
 /// a set number of threads, quiet, and errors that name the file.</summary>

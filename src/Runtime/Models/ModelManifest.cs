@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HeadTracker.Runtime.Models;
+namespace HeadTracking.Runtime.Models;
 
 /// <summary>
 /// The contract a HeadTracker ONNX model carries in its metadata (key <see cref="MetadataKey"/>):

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace HeadTracker.Runtime.Output;
+namespace HeadTracking.Runtime.Output;
 
 /// <summary>
 /// Sends poses to opentrack's "UDP over network" input: one 48-byte datagram of six little-endian

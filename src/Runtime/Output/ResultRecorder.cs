@@ -3,7 +3,7 @@ using System.Buffers;
 using System.IO;
 using System.Text.Json;
 
-namespace HeadTracker.Runtime.Output;
+namespace HeadTracking.Runtime.Output;
 
 /// <summary>
 /// Writes one JSON line per frame (frame, time, valid, score, centre, box, keypoints, raw and

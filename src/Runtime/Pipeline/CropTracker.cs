@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// Two-stage mode: the square crop of the frame the model sees next. It moves only when the head

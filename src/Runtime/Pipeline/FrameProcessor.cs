@@ -1,10 +1,10 @@
 using System;
 using System.Diagnostics;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Runtime.Output;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Runtime.Output;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// One frame's work, in order: where to look (<see cref="HeadFinder"/>, two-stage mode only) ->

@@ -1,4 +1,4 @@
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>One frame's stage times in Stopwatch ticks, and the worker thread's allocated-bytes
 /// counter after the frame (for the benchmark).</summary>

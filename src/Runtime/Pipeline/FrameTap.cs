@@ -1,7 +1,7 @@
 using System;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// For the demo and tools that draw what the tracker saw: once <see cref="Enabled"/>, the worker
@@ -43,24 +43,30 @@ internal sealed class FrameTap : IDisposable
         }
     }
 
-    /// <summary>Copies the newest kept frame (8-bit BGR) into <paramref name="into"/> and returns
-    /// the sequence number of its result, or 0 when there is none yet. Any thread.</summary>
-    public long CopyLatest(Mat into)
+    /// <summary>Copies the newest kept frame into <paramref name="into"/>; false when there is none
+    /// yet. Any thread.</summary>
+    public bool CopyLatest(CameraFrame into)
     {
         lock (_lock)
         {
             if (_sequence == 0)
             {
-                return 0;
+                return false;
             }
 
-            if (into.Width != _frame.Width || into.Height != _frame.Height || into.Type() != _frame.Type())
+            int width = _frame.Width, height = _frame.Height;
+            Span<byte> to = into.Reshape(width, height);
+            int rowBytes = width * 3;
+            for (int y = 0; y < height; y++)
             {
-                into.Create(_frame.Height, _frame.Width, _frame.Type());
+                unsafe
+                {
+                    new ReadOnlySpan<byte>((byte*)_frame.Ptr(y), rowBytes).CopyTo(to.Slice(y * rowBytes, rowBytes));
+                }
             }
 
-            CopyPixels(_frame, into);
-            return _sequence;
+            into.Sequence = _sequence;
+            return true;
         }
     }
 

@@ -1,10 +1,10 @@
 using System;
 using System.Threading;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Runtime.Inference;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Runtime.Inference;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// Two-stage mode: where in the frame the model looks. While the head is lost, BlazeFace searches

@@ -1,6 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// The newest result, written by one thread and read by any number without locks or waiting
@@ -22,7 +23,7 @@ internal sealed class LatestResult
 
     /// <summary>Copies the newest result into <paramref name="into"/> (made on the first call when
     /// null); false until a result was published. Any thread; never blocks.</summary>
-    public bool TryRead(ref TrackingResult? into)
+    public bool TryRead([NotNull] ref TrackingResult? into)
     {
         into ??= new TrackingResult();
         while (true)

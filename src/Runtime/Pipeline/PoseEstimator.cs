@@ -1,10 +1,10 @@
 using System;
 using System.IO;
-using HeadTracker.Runtime.Inference;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Runtime.Pose;
+using HeadTracking.Runtime.Inference;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Runtime.Pose;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// One frame's raw 6-DoF pose from the model's decoded heads, as <see cref="PoseSource"/> says:

@@ -1,6 +1,6 @@
-using HeadTracker.Runtime.Smoothing;
+using HeadTracking.Runtime.Smoothing;
 
-namespace HeadTracker.Runtime.Pipeline;
+namespace HeadTracking.Runtime.Pipeline;
 
 /// <summary>
 /// From a raw pose to what the game reads: recentring (the pose at the last

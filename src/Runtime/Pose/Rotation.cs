@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime.Pose;
+namespace HeadTracking.Runtime.Pose;
 
 // Inputs are Span<T>, not ReadOnlySpan<T>, on purpose: under Mono (Unity-style games) netstandard2.1
 // code that indexes or pins a ReadOnlySpan<T> throws MissingMethodException (MonoHostTests scans for it).

@@ -1,7 +1,7 @@
 using System;
 using System.Numerics;
 
-namespace HeadTracker.Runtime.Preprocessing;
+namespace HeadTracking.Runtime.Preprocessing;
 
 /// <summary>
 /// Shrinks an 8-bit BGR image by area averaging straight into normalised float RGB, in one pass

@@ -1,7 +1,7 @@
 using System;
 using OpenCvSharp;
 
-namespace HeadTracker.Runtime.Preprocessing;
+namespace HeadTracking.Runtime.Preprocessing;
 
 /// <summary>
 /// Fits a frame into a square-or-rectangular model input keeping its aspect ratio, padding the rest

@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Runtime.Smoothing;
+namespace HeadTracking.Runtime.Smoothing;
 
 /// <summary>A filter over one noisy signal sampled at uneven times. Allocation-free; one thread.</summary>
 internal interface IScalarFilter

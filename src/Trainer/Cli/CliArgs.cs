@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 
-namespace HeadTracker.Trainer.Cli;
+namespace HeadTracking.Trainer.Cli;
 
 /// <summary>Command-line helpers around System.CommandLine: recipe files and comma lists.</summary>
 internal static class CliArgs

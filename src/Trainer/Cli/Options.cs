@@ -1,9 +1,9 @@
 using System;
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using static HeadTracker.OptionValues;
+using static HeadTracking.OptionValues;
 
-namespace HeadTracker.Trainer.Cli;
+namespace HeadTracking.Trainer.Cli;
 
 /// <summary>Typed System.CommandLine options with the checks every command shares.</summary>
 internal static class Options

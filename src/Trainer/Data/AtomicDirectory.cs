@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>
 /// Writes a folder all at once: its contents go into a temporary sibling that is renamed over the

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Runtime.Pose;
+using HeadTracking.Runtime.Pose;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>How strongly to augment; zero everywhere means letterbox only.</summary>
 internal sealed record AugmentOptions

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>A grid of images with their labels drawn on: box, keypoints (hollow when hidden),
 /// head centre, pose axes and the mask outline. For people to check data at a glance.</summary>

@@ -2,9 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Data.Loaders;
+using HeadTracking.Trainer.Data.Loaders;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>
 /// Where a data set is and in which layout, and how to split it: what `train`, `lr-find`, `eval`,

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>One example: its labels and how to get its pixels (a file, or bytes in memory).</summary>
 internal sealed record DataItem(HeadLabel Label, string? ImagePath, Func<Mat>? Pixels = null)

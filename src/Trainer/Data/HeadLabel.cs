@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>Head orientation and position: angles in degrees (see Runtime.Pose.Rotation for the
 /// convention), the rotation matrix row-major, the translation of the head frame's origin in cm.</summary>

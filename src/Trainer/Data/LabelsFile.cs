@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>What a tolerant read skipped: how many lines, and the first few reasons with their place.</summary>
 internal sealed class SkipReport

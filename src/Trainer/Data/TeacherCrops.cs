@@ -2,10 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Detection;
+using HeadTracking.Runtime.Detection;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>What <see cref="TeacherCrops"/> makes: crops per face, their size and how they vary.</summary>
 internal sealed record TeacherCropOptions

@@ -2,10 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Detection;
+using HeadTracking.Runtime.Detection;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data;
+namespace HeadTracking.Trainer.Data;
 
 /// <summary>
 /// Labels real images or video frames with the pretrained BlazeFace detector: one labels.jsonl

@@ -1,12 +1,12 @@
 using System.Collections.Generic;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp.Modules;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models;
+namespace HeadTracking.Trainer.Models;
 
 /// <summary>
 /// MediaPipe's BlazeFace front detector rebuilt in TorchSharp: the backbone plus its score and

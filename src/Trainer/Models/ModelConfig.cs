@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HeadTracker.Trainer.Models;
+namespace HeadTracking.Trainer.Models;
 
 /// <summary>One head of a model: its kind and the settings that kind uses.</summary>
 internal sealed record HeadConfig

@@ -1,9 +1,9 @@
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
 
-namespace HeadTracker.Trainer.Models;
+namespace HeadTracking.Trainer.Models;
 
 /// <summary>Loads pretrained backbone weights from an ONNX file into a model's backbone.</summary>
 internal static class PretrainedBackbone

@@ -1,4 +1,4 @@
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>
 /// A module of ours that writes its own ONNX nodes, beside its forward(). Emit children through

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>Writes the ONNX nodes for one TorchSharp module type (one class per type).</summary>
 internal interface IModuleEmitter

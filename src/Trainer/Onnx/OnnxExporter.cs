@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx.Proto;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx.Proto;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>
 /// Writes TorchSharp models as ONNX (IR 8, opset 17) with every weight as an initializer, a

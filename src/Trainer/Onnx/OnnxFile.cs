@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using Google.Protobuf;
-using HeadTracker.Trainer.Onnx.Proto;
+using HeadTracking.Trainer.Onnx.Proto;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>Reads and writes ONNX model files, with errors that name the file.</summary>
 internal static class OnnxFile

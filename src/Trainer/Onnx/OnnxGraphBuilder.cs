@@ -2,13 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Google.Protobuf;
-using HeadTracker.Trainer.Onnx.Proto;
+using HeadTracking.Trainer.Onnx.Proto;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>Export settings that emitters may consult.</summary>
 internal sealed record OnnxExportOptions

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Trainer.Onnx.Proto;
+using HeadTracking.Trainer.Onnx.Proto;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>Describes an ONNX file for people: inputs, outputs, manifest, op counts, parameters.</summary>
 internal static class OnnxInspector

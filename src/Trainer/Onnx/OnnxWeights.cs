@@ -3,12 +3,12 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
-using HeadTracker.Trainer.Onnx.Proto;
+using HeadTracking.Trainer.Onnx.Proto;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Onnx;
+namespace HeadTracking.Trainer.Onnx;
 
 /// <summary>One float initializer read from an ONNX file.</summary>
 internal sealed record OnnxTensor(string Name, long[] Dims, float[] Data)

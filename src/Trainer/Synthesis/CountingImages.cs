@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Threading.Tasks;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>What `synth-count` draws.</summary>
 internal sealed record CountingOptions

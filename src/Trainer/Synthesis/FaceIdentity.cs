@@ -2,10 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Detection;
+using HeadTracking.Runtime.Detection;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>A face texture in the canonical mesh's UV space, unwrapped from one real photo.</summary>
 internal sealed class FaceIdentity

@@ -2,11 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>Ranges the generator samples from.</summary>
 internal sealed record SynthOptions

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using Google.Protobuf;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>A triangle mesh in the head frame (centimetres; x toward the head's left ear, y down,
 /// z toward the back of the head), with texture coordinates and per-vertex normals.</summary>

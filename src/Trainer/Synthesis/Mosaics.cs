@@ -4,10 +4,10 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>
 /// A multi-label task from real single-label images: each output image is a 2x2 mosaic of four

@@ -4,11 +4,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>How a photo is moved in frame <c>n</c> of a <see cref="PhotoVideo"/>: rolled by
 /// <see cref="Roll"/> degrees (positive: clockwise on screen, the head tilting to its left) and

@@ -1,6 +1,6 @@
 using System;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>Pinhole camera intrinsics in pixels.</summary>
 internal readonly record struct Intrinsics(double Fx, double Fy, double Cx, double Cy)

@@ -4,11 +4,11 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using HeadTracker.Runtime.Detection;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Runtime.Detection;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>Builds a <see cref="HeadSynthesizer"/> from the fetched data and writes data sets.</summary>
 internal static class SynthCommand

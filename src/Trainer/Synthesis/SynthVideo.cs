@@ -2,10 +2,10 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Threading.Tasks;
-using HeadTracker.Trainer.Data;
+using HeadTracking.Trainer.Data;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Synthesis;
+namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>
 /// Videos of one synthetic person moving, with the truth of every frame: the test and benchmark

@@ -3,15 +3,15 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Google.Protobuf;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Synthesis;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Synthesis;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Teachers;
+namespace HeadTracking.Trainer.Teachers;
 
 /// <summary>What the dense teacher says about one face.</summary>
 /// <param name="Landmarks">468 points (x, y in image pixels, z in pixels at the face's scale,

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 
-namespace HeadTracker.Trainer.Teachers;
+namespace HeadTracking.Trainer.Teachers;
 
 /// <summary>One node of a TensorFlow.js graph model: a TensorFlow op with its inputs (node names,
 /// control inputs left out) and attributes.</summary>

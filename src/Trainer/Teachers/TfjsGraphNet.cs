@@ -3,13 +3,13 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace HeadTracker.Trainer.Teachers;
+namespace HeadTracking.Trainer.Teachers;
 
 /// <summary>
 /// A TensorFlow.js graph model as a TorchSharp module that also writes itself as ONNX. Its input

@@ -2,12 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// One batch as flat arrays, in the model's input layout and each head's target layout, with a

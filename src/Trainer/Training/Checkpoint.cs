@@ -1,9 +1,9 @@
 using System;
 using System.IO;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// A saved model: a folder with model.json (the architecture, <see cref="ModelConfig"/>) and

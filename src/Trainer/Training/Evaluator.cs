@@ -2,13 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Models.Backbones;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
 using Microsoft.ML.OnnxRuntime;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>Measures an exported model the way the runtime will run it: ONNX Runtime on the
 /// file, inputs prepared from the model's own manifest, the trainer's metrics.</summary>

@@ -2,7 +2,7 @@ using System;
 using System.Runtime;
 using System.Threading;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// No garbage collection while a training step runs TorchSharp code. Why: TorchSharp 0.107 turns

@@ -4,11 +4,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// fastai's ClassificationInterpretation (and its segmentation and regression kin) on an

@@ -4,14 +4,14 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>How to train: the fastai defaults unless told otherwise.</summary>
 internal sealed record TrainOptions

@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>A plain line chart as PNG (axes, ticks, legend), drawn with OpenCV.</summary>
 internal static class LinePlot

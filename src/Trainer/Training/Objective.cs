@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Trainer.Models;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Trainer.Models;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// The multi-task loss (a weighted sum of one loss per head, each averaged over the samples that

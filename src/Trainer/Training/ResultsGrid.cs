@@ -2,14 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using HeadTracker.Runtime.Pose;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Models.Backbones;
+using HeadTracking.Runtime.Pose;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>
 /// fastai's show_results: validation samples, truth beside prediction, as one PNG. Boxes,

@@ -4,14 +4,14 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using HeadTracker.Trainer.Data;
-using HeadTracker.Trainer.Data.Loaders;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Data.Loaders;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Training;
+namespace HeadTracking.Trainer.Training;
 
 /// <summary>What `headtracker-train train` was asked to do.</summary>
 internal sealed record TrainRequest

@@ -2,11 +2,11 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Teachers;
-using static HeadTracker.Trainer.Cli.Options;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Teachers;
+using static HeadTracking.Trainer.Cli.Options;
 
-namespace HeadTracker.Trainer.Cli.Commands;
+namespace HeadTracking.Trainer.Cli.Commands;
 
 /// <summary><c>import-tfjs</c>: a TensorFlow.js graph model (MediaPipe's face mesh, say) read into
 /// TorchSharp and written as ONNX by our own exporter, input and outputs as in the TF graph (NHWC).</summary>
@@ -26,7 +26,7 @@ internal static class ImportTfjsCommand
     {
         using var net = TfjsGraphNet.Load(modelJson);
         net.eval();
-        HeadTracker.Trainer.Onnx.Proto.ModelProto proto = OnnxExporter.Build(net, net.InputShape, net.OutputNames, new OnnxExportOptions());
+        Onnx.Proto.ModelProto proto = OnnxExporter.Build(net, net.InputShape, net.OutputNames, new OnnxExportOptions());
         OnnxFile.Save(proto, outPath);
         long parameters = net.parameters().Sum(p => p.numel());
         Console.WriteLine($"{Path.GetFileName(modelJson)}: {net.OutputNames.Length} outputs ({string.Join(", ", net.OutputNames)}), " +

@@ -6,7 +6,7 @@ using System.IO.Compression;
 using System.Linq;
 using OpenCvSharp;
 
-namespace HeadTracker.Trainer.Data.Loaders;
+namespace HeadTracking.Trainer.Data.Loaders;
 
 /// <summary>
 /// Readers for the data layouts users already have. Each returns a <see cref="Dataset"/>; a bad

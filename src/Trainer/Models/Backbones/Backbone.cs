@@ -1,9 +1,9 @@
 using System.Collections.Generic;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Backbones;
+namespace HeadTracking.Trainer.Models.Backbones;
 
 /// <summary>How a backbone wants its input: size, and value = (pixel * Scale - Mean) / Std, RGB, NCHW.</summary>
 internal sealed record Preprocessing(int Height, int Width, float Scale, float[] Mean, float[] Std)

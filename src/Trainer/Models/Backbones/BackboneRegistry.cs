@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace HeadTracker.Trainer.Models.Backbones;
+namespace HeadTracking.Trainer.Models.Backbones;
 
 /// <summary>Backbones by name, each with its default input size.</summary>
 internal static class BackboneRegistry

@@ -1,14 +1,14 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Onnx.Emitters;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx.Emitters;
 using TorchSharp.Modules;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Backbones;
+namespace HeadTracking.Trainer.Models.Backbones;
 
 /// <summary>
 /// BlazeFace's residual block (MediaPipe front model): depthwise 3x3 (stride 2 pads only bottom and

@@ -1,12 +1,12 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Backbones;
+namespace HeadTracking.Trainer.Models.Backbones;
 
 /// <summary>torchvision's InvertedResidual: optional 1x1 expansion, 3x3 depthwise, 1x1 linear
 /// projection, each conv followed by BatchNorm (ReLU6 after the first two); the input is added

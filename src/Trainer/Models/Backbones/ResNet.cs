@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
-using HeadTracker.Trainer.Onnx;
-using HeadTracker.Trainer.Onnx.Emitters;
+using HeadTracking.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx.Emitters;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Backbones;
+namespace HeadTracking.Trainer.Models.Backbones;
 
 /// <summary>torchvision's BasicBlock, with its parameter names (conv1, bn1, conv2, bn2, downsample.0/1).</summary>
 internal sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxExportable

@@ -1,9 +1,9 @@
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Models.Heads;
+namespace HeadTracking.Trainer.Models.Heads;
 
 /// <summary>One face box and a face score: output [N,5] = x0, y0, x1, y1 in [0, 1] of the model
 /// input (sigmoid), then the score as a logit (apply a sigmoid for a probability).</summary>

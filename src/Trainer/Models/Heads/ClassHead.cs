@@ -1,11 +1,11 @@
 using System;
 using System.Collections.Generic;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Models.Heads;
+namespace HeadTracking.Trainer.Models.Heads;
 
 /// <summary>Class logits from the deepest features through fastai's pooled head
 /// (<see cref="PooledMlp"/>): single-label (softmax) or multi-label (a sigmoid per class).

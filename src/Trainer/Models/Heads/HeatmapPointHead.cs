@@ -1,14 +1,14 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Heads;
+namespace HeadTracking.Trainer.Models.Heads;
 
 /// <summary>
 /// Points by soft-argmax (integral regression): a 3x3 conv + BatchNorm + ReLU and a 1x1 conv give

@@ -1,9 +1,9 @@
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Models.Heads;
+namespace HeadTracking.Trainer.Models.Heads;
 
 /// <summary>
 /// A head for whole-image outputs, after fastai's: the feature map pooled two ways (average and

@@ -1,10 +1,10 @@
-using HeadTracker.Runtime.Models;
-using HeadTracker.Trainer.Models.Backbones;
-using HeadTracker.Trainer.Onnx;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Models.Heads;
+namespace HeadTracking.Trainer.Models.Heads;
 
 /// <summary>
 /// Head orientation through the continuous 6D representation (Zhou et al. 2019): two predicted

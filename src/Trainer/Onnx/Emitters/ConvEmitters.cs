@@ -1,10 +1,10 @@
 using System;
 using TorchSharp;
 using TorchSharp.Modules;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
 
-namespace HeadTracker.Trainer.Onnx.Emitters;
+namespace HeadTracking.Trainer.Onnx.Emitters;
 
 /// <summary>Conv2d → Conv (zero padding only).</summary>
 internal sealed class Conv2dEmitter : ModuleEmitter<Conv2d>

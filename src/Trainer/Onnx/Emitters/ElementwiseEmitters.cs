@@ -1,8 +1,8 @@
 using System;
 using TorchSharp.Modules;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 
-namespace HeadTracker.Trainer.Onnx.Emitters;
+namespace HeadTracking.Trainer.Onnx.Emitters;
 
 internal sealed class ReLUEmitter : ModuleEmitter<ReLU>
 {

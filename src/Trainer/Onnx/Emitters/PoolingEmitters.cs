@@ -1,9 +1,9 @@
 using System;
 using System.Linq;
 using TorchSharp.Modules;
-using static HeadTracker.Trainer.Onnx.OnnxGraphBuilder;
+using static HeadTracking.Trainer.Onnx.OnnxGraphBuilder;
 
-namespace HeadTracker.Trainer.Onnx.Emitters;
+namespace HeadTracking.Trainer.Onnx.Emitters;
 
 internal sealed class MaxPool2dEmitter : ModuleEmitter<MaxPool2d>
 {

@@ -2,7 +2,7 @@ using System.Linq;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
-namespace HeadTracker.Trainer.Onnx.Emitters;
+namespace HeadTracking.Trainer.Onnx.Emitters;
 
 /// <summary>Sequential → its children in order; with BatchNorm folding, a Conv2d directly followed
 /// by a BatchNorm2d becomes one Conv.</summary>

@@ -1,13 +1,13 @@
 // HeadTracker for Unity: one tracker per scene, started and stopped with this component.
 // Written for Unity 2021.2 or newer (.NET Standard 2.1 API level, Mono or IL2CPP scripting backend).
 using System.IO;
-using HeadTracker.Runtime;
+using HeadTracking.Runtime;
 using UnityEngine;
 
-namespace HeadTracker.Unity
+namespace HeadTracking.Unity
 {
     /// <summary>
-    /// Runs a <see cref="global::HeadTracker.Runtime.HeadTracker"/> while enabled: opens the model and
+    /// Runs a <see cref="HeadTracker"/> while enabled: opens the model and
     /// the webcam (or a video file) in OnEnable, copies the newest result every frame in Update
     /// (never waits, allocates nothing after the first frame) and releases the camera in OnDisable.
     /// Read <see cref="Latest"/> from any script's Update; call <see cref="Recenter"/> to make the
@@ -31,7 +31,7 @@ namespace HeadTracker.Unity
         [Tooltip("Worker threads for inference (1 leaves the game its cores).")]
         public int inferenceThreads = 1;
 
-        private global::HeadTracker.Runtime.HeadTracker tracker;
+        private HeadTracker tracker;
         private TrackingResult latest;
         private string startError;
 
@@ -69,7 +69,7 @@ namespace HeadTracker.Unity
             };
             try
             {
-                tracker = new global::HeadTracker.Runtime.HeadTracker(options);
+                tracker = new HeadTracker(options);
                 tracker.Start();
             }
             catch (System.Exception e)

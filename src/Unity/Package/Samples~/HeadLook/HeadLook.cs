@@ -1,8 +1,8 @@
 // HeadLook sample: turns (and moves) the object it is on, usually the main camera, with the
 // player's head, the way a flight or racing sim's head tracking does. Press the recentre key while
 // looking straight at the screen.
-using HeadTracker.Runtime;
-using HeadTracker.Unity;
+using HeadTracking.Runtime;
+using HeadTracking.Unity;
 using UnityEngine;
 
 public sealed class HeadLook : MonoBehaviour

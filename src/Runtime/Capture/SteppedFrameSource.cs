@@ -1,16 +1,15 @@
 using System;
 using System.Threading;
-using HeadTracker.Runtime.Capture;
 using OpenCvSharp;
 
-namespace HeadTracker.Demo;
+namespace HeadTracking.Runtime.Capture;
 
 /// <summary>
-/// Hands the tracker one frame per permit: the headless demo releases a permit, waits for that
-/// frame's result, renders it, and only then lets the next frame in, so a file is drawn frame by
-/// frame however fast or slow rendering is.
+/// Lets one frame of a file source through per <see cref="Release"/> (<see cref="HeadTrackerOptions.StepFrames"/>):
+/// the host steps the tracker, waits for that frame's result, uses it, and only then lets the next
+/// frame in, so a recording is processed frame by frame however fast or slow the host is.
 /// </summary>
-internal sealed class LockstepSource(IFrameSource inner) : IFrameSource
+internal sealed class SteppedFrameSource(IFrameSource inner) : IFrameSource
 {
     private readonly SemaphoreSlim _permits = new(0);
     private volatile bool _closed;
@@ -40,7 +39,7 @@ internal sealed class LockstepSource(IFrameSource inner) : IFrameSource
 
     public void Dispose()
     {
-        // The semaphore stays: the demo may still release a permit after the tracker let go.
+        // The semaphore stays: the host may still step after the tracker let go.
         _closed = true;
         inner.Dispose();
     }

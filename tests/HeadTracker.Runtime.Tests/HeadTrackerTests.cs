@@ -2,16 +2,12 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using HeadTracker.Runtime;
-using HeadTracker.Runtime.Capture;
-using HeadTracker.Tests;
-using HeadTracker.Trainer.Models;
-using HeadTracker.Trainer.Onnx;
+using HeadTracking.Runtime;
+using HeadTracking.Runtime.Capture;
+using HeadTracking.Tests;
 using OpenCvSharp;
-using TorchSharp;
-using Tracker = HeadTracker.Runtime.HeadTracker;
 
-namespace HeadTracker.Trainer.Tests;
+namespace HeadTracking.Runtime.Tests;
 
 /// <summary>Frames from memory, alternating between two pictures; can be told to go dark.</summary>
 internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
@@ -48,21 +44,16 @@ internal sealed class FakeSource(Mat a, Mat b) : IFrameSource
     }
 }
 
-/// <summary>The game-facing tracker on an exported model and a fake camera.</summary>
+/// <summary>The game-facing tracker on the shipped model and a fake camera (models the trainer
+/// must build on purpose, e.g. one that outputs NaN, are tested in the trainer's project).</summary>
 public sealed class HeadTrackerTests : IDisposable
 {
     private readonly string _dir = Repo.NewTempDir("tracker");
-    private readonly string _onnx;
+    private readonly string _onnx = Path.Combine(Repo.Root, "models", "headtracker-default.onnx");
     private readonly Mat _a, _b;
 
     public HeadTrackerTests()
     {
-        torch.manual_seed(9);
-        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [.. new[] { "center", "keypoints", "box", "pose" }.Select(k => new HeadConfig { Kind = k })] });
-        PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
-        net.eval();
-        _onnx = Path.Combine(_dir, "model.onnx");
-        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), _onnx);
         _a = Cv2.ImRead(Repo.Fetched("faces/sample2.jpg")).Resize(new Size(640, 480));
         _b = Cv2.ImRead(Repo.Fetched("faces/sample3.jpg")).Resize(new Size(640, 480));
     }
@@ -80,7 +71,7 @@ public sealed class HeadTrackerTests : IDisposable
     public void A_reader_hammering_TryGetLatest_never_sees_half_a_result()
     {
         var source = new FakeSource(_a, _b);
-        using var tracker = new Tracker(Options, () => source);
+        using var tracker = new HeadTracker(Options, () => source);
         tracker.Start();
         TrackingResult? r = null;
         while (!tracker.TryGetLatest(ref r) || r!.Sequence < 3)
@@ -120,7 +111,7 @@ public sealed class HeadTrackerTests : IDisposable
     public void A_camera_that_goes_dark_is_reported_and_tracking_resumes_when_frames_return()
     {
         var source = new FakeSource(_a, _b);
-        using var tracker = new Tracker(Options, () => source);
+        using var tracker = new HeadTracker(Options, () => source);
         tracker.Start();
         Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Tracking));
         source.Dark = true;
@@ -139,7 +130,7 @@ public sealed class HeadTrackerTests : IDisposable
     public void A_source_that_fails_mid_run_faults_the_tracker_with_the_reason_and_nothing_crashes()
     {
         var source = new FakeSource(_a, _b);
-        using var tracker = new Tracker(Options, () => source);
+        using var tracker = new HeadTracker(Options, () => source);
         tracker.Start();
         Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Tracking));
         source.Broken = true;
@@ -158,7 +149,7 @@ public sealed class HeadTrackerTests : IDisposable
         options.Axes[3].Invert = true; // yaw
         options.Axes[2].Scale = 0.5; // z
         var source = new FakeSource(_a, _a);
-        using (var tracker = new Tracker(options, () => source))
+        using (var tracker = new HeadTracker(options, () => source))
         {
             tracker.Start();
             TrackingResult? r = null;
@@ -221,7 +212,7 @@ public sealed class HeadTrackerTests : IDisposable
         options.LoopVideo = true;
         options.PaceVideo = false;
         options.DetectorPath = twoStage ? Repo.BlazeFaceFront : null;
-        using var tracker = new Tracker(options);
+        using var tracker = new HeadTracker(options);
         tracker.Start();
         Assert.True(SpinWait.SpinUntil(() => !double.IsNaN(tracker.AllocatedBytesPerFrame), TimeSpan.FromMinutes(2)), "1020 frames were not tracked in 2 minutes");
         Assert.True(tracker.AllocatedBytesPerFrame == 0, $"{tracker.AllocatedBytesPerFrame} bytes a frame");
@@ -241,7 +232,7 @@ public sealed class HeadTrackerTests : IDisposable
         var options = Options;
         options.ImageFolder = folder;
         options.LoopVideo = false;
-        using var tracker = new Tracker(options);
+        using var tracker = new HeadTracker(options);
         tracker.Start();
         Assert.True(SpinUntil(() => tracker.Status == TrackerStatus.Stopped));
         TrackingResult? r = null;
@@ -249,7 +240,7 @@ public sealed class HeadTrackerTests : IDisposable
         Assert.Equal(5, r!.Sequence);
 
         options.CameraName = "C920";
-        var e = Assert.Throws<ArgumentException>(() => new Tracker(options));
+        var e = Assert.Throws<ArgumentException>(() => new HeadTracker(options));
         Assert.Contains("at most one of PushedFrames, VideoPath, ImageFolder and CameraName", e.Message, StringComparison.Ordinal);
     }
 
@@ -259,7 +250,7 @@ public sealed class HeadTrackerTests : IDisposable
         var options = Options;
         options.ExecutionProviders = ["cuda", "warp-drive", "cpu"];
         var source = new FakeSource(_a, _b);
-        using var tracker = new Tracker(options, () => source);
+        using var tracker = new HeadTracker(options, () => source);
         Assert.Null(tracker.ExecutionProvider);
         tracker.Start();
         (string name, string notes) = tracker.ExecutionProvider!.Value;
@@ -274,7 +265,7 @@ public sealed class HeadTrackerTests : IDisposable
     {
         var options = Options;
         options.PushedFrames = true;
-        using var tracker = new Tracker(options);
+        using var tracker = new HeadTracker(options);
         tracker.Start();
         using var rgba = new Mat();
         Cv2.CvtColor(_a, rgba, ColorConversionCodes.BGR2RGBA);
@@ -308,7 +299,7 @@ public sealed class HeadTrackerTests : IDisposable
     public void Recenter_makes_the_current_pose_zero()
     {
         var source = new FakeSource(_a, _a);
-        using var tracker = new Tracker(Options, () => source);
+        using var tracker = new HeadTracker(Options, () => source);
         tracker.Start();
         TrackingResult? r = null;
         Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > 2));
@@ -316,15 +307,16 @@ public sealed class HeadTrackerTests : IDisposable
         tracker.Recenter();
         long at = r.Sequence;
         Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > at + 2));
-        Assert.Equal(0, r!.Raw.X, 6);
-        Assert.Equal(0, r.Raw.Z, 6);
-        Assert.Equal(0, r.Raw.Yaw, 6);
+        // Zero up to the pose solver's own convergence (it starts from the last frame's solution).
+        Assert.Equal(0, r!.Raw.X, 4);
+        Assert.Equal(0, r.Raw.Z, 4);
+        Assert.Equal(0, r.Raw.Yaw, 4);
     }
 
     [Fact]
     public void Bad_starts_say_what_is_wrong_and_leave_the_tracker_faulted()
     {
-        using (var missing = new Tracker(new HeadTrackerOptions { ModelPath = Path.Combine(_dir, "none.onnx"), VideoPath = "x.avi" }))
+        using (var missing = new HeadTracker(new HeadTrackerOptions { ModelPath = Path.Combine(_dir, "none.onnx"), VideoPath = "x.avi" }))
         {
             var e = Assert.Throws<FileNotFoundException>(missing.Start);
             Assert.Contains("none.onnx", e.Message, StringComparison.Ordinal);
@@ -332,99 +324,51 @@ public sealed class HeadTrackerTests : IDisposable
             Assert.Contains("none.onnx", missing.FaultReason, StringComparison.Ordinal);
         }
 
-        using (var camera = new Tracker(new HeadTrackerOptions { ModelPath = _onnx, CameraIndex = 7 }))
+        using (var camera = new HeadTracker(new HeadTrackerOptions { ModelPath = _onnx, CameraIndex = 7 }))
         {
             var e = Assert.Throws<IOException>(camera.Start);
             Assert.Contains("camera 7", e.Message, StringComparison.Ordinal);
         }
 
-        using (var blazeface = new Tracker(new HeadTrackerOptions { ModelPath = Repo.BlazeFaceFront, VideoPath = "x.avi" }))
+        using (var blazeface = new HeadTracker(new HeadTrackerOptions { ModelPath = Repo.BlazeFaceFront, VideoPath = "x.avi" }))
         {
             Assert.Throws<InvalidDataException>(blazeface.Start);
         }
 
         string corrupt = Path.Combine(_dir, "corrupt.onnx");
         File.WriteAllBytes(corrupt, [.. File.ReadAllBytes(_onnx).Take(5000)]);
-        using (var truncated = new Tracker(new HeadTrackerOptions { ModelPath = corrupt, VideoPath = "x.avi" }))
+        using (var truncated = new HeadTracker(new HeadTrackerOptions { ModelPath = corrupt, VideoPath = "x.avi" }))
         {
             var e = Assert.Throws<InvalidDataException>(truncated.Start);
             Assert.Contains("corrupt.onnx", e.Message, StringComparison.Ordinal);
         }
 
-        // A manifest from a future format version.
-        var proto = Onnx.OnnxFile.Load(_onnx);
-        var entry = proto.MetadataProps.Single(p => p.Key == Runtime.Models.ModelManifest.MetadataKey);
-        entry.Value = entry.Value.Replace(Runtime.Models.ModelManifest.CurrentFormat, "headtracker-model/99", StringComparison.Ordinal);
+        // A manifest from a future format version: the same number of bytes, so the file stays valid protobuf.
+        byte[] bytes = File.ReadAllBytes(_onnx);
+        byte[] current = System.Text.Encoding.ASCII.GetBytes(Models.ModelManifest.CurrentFormat);
+        int at = bytes.AsSpan().IndexOf(current);
+        Assert.True(at > 0, $"{_onnx} does not name {Models.ModelManifest.CurrentFormat}");
+        bytes[at + current.Length - 1] = (byte)'9';
         string future = Path.Combine(_dir, "future.onnx");
-        OnnxFile.Save(proto, future);
-        using (var newer = new Tracker(new HeadTrackerOptions { ModelPath = future, VideoPath = "x.avi" }))
+        File.WriteAllBytes(future, bytes);
+        using (var newer = new HeadTracker(new HeadTrackerOptions { ModelPath = future, VideoPath = "x.avi" }))
         {
             var e = Assert.Throws<InvalidDataException>(newer.Start);
             Assert.Contains("future.onnx", e.Message, StringComparison.Ordinal);
-            Assert.Contains("headtracker-model/99", e.Message, StringComparison.Ordinal);
+            Assert.Contains("headtracker-model/9", e.Message, StringComparison.Ordinal);
         }
 
         string garbage = Path.Combine(_dir, "garbage.avi");
         File.WriteAllBytes(garbage, new byte[10_000]);
-        using (var video = new Tracker(new HeadTrackerOptions { ModelPath = _onnx, VideoPath = garbage }))
+        using (var video = new HeadTracker(new HeadTrackerOptions { ModelPath = _onnx, VideoPath = garbage }))
         {
             var e = Assert.Throws<InvalidDataException>(video.Start);
             Assert.Contains("garbage.avi", e.Message, StringComparison.Ordinal);
             Assert.Equal(TrackerStatus.Faulted, video.Status);
         }
 
-        Assert.Throws<ArgumentException>(() => new Tracker(new HeadTrackerOptions { ModelPath = _onnx, HorizontalFovDegrees = 0 }));
-        Assert.Throws<ArgumentException>(() => new Tracker(new HeadTrackerOptions { ModelPath = _onnx, CropScale = 0.5 }));
-    }
-
-    [Fact]
-    public void A_model_that_outputs_NaN_leaves_the_tracker_searching_with_finite_poses()
-    {
-        torch.manual_seed(4);
-        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [.. new[] { "center", "box", "pose" }.Select(k => new HeadConfig { Kind = k })] });
-        using (torch.no_grad())
-        {
-            foreach ((string name, torch.Tensor p) in net.named_parameters().Where(p => p.name.StartsWith("heads.", StringComparison.Ordinal) && p.name.EndsWith(".bias", StringComparison.Ordinal)))
-            {
-                p.fill_(float.NaN);
-            }
-        }
-
-        net.eval();
-        string onnx = Path.Combine(_dir, "nan.onnx");
-        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), onnx);
-        var options = Options;
-        options.ModelPath = onnx;
-        options.Filter = FilterKind.OneEuro;
-        var source = new FakeSource(_a, _b);
-        using var tracker = new Tracker(options, () => source);
-        tracker.Start();
-        TrackingResult? r = null;
-        Assert.True(SpinUntil(() => tracker.TryGetLatest(ref r) && r!.Sequence > 10));
-        Assert.Equal(TrackerStatus.Searching, tracker.Status);
-        Assert.False(r!.Valid);
-        Assert.True(double.IsFinite(r.Filtered.Yaw) && double.IsFinite(r.Filtered.Z) && double.IsFinite(r.Raw.X));
-    }
-
-    [Fact]
-    public void A_pose_source_the_model_cannot_feed_is_refused_at_start_naming_the_model()
-    {
-        torch.manual_seed(4);
-        using var net = new MultiHeadNet(new ModelConfig { Backbone = "blazeface", Heads = [new HeadConfig { Kind = "center" }] });
-        net.eval();
-        string onnx = Path.Combine(_dir, "center-only.onnx");
-        OnnxFile.Save(OnnxExporter.Build(net, new OnnxExportOptions()), onnx);
-        foreach ((PoseSource from, string expected) in new[] { (PoseSource.Keypoints, "PoseFrom = Keypoints needs the keypoints right_eye"), (PoseSource.PoseHead, "the model has no pose head") })
-        {
-            var options = Options;
-            options.ModelPath = onnx;
-            options.PoseFrom = from;
-            using var tracker = new Tracker(options, () => new FakeSource(_a, _b));
-            var e = Assert.Throws<InvalidDataException>(tracker.Start);
-            Assert.Contains("center-only.onnx", e.Message, StringComparison.Ordinal);
-            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
-            Assert.Equal(TrackerStatus.Faulted, tracker.Status);
-        }
+        Assert.Throws<ArgumentException>(() => new HeadTracker(new HeadTrackerOptions { ModelPath = _onnx, HorizontalFovDegrees = 0 }));
+        Assert.Throws<ArgumentException>(() => new HeadTracker(new HeadTrackerOptions { ModelPath = _onnx, CropScale = 0.5 }));
     }
 
     private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(20));
