@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Runtime.Pose;
 using HeadTracking.Runtime.Preprocessing;
@@ -115,9 +116,14 @@ internal sealed class HeadModel : IDisposable
                 throw new InvalidDataException($"{path}: manifest input: expected a 4-d RGB NCHW or NHWC tensor, got [{string.Join(",", input.Shape)}] {input.Layout} {input.ColorOrder}");
             }
 
-            if (input.Resize != "letterbox")
+            if (input.Resize != InputTransform.Letterbox)
             {
-                throw new InvalidDataException($"{path}: manifest input.resize is '{input.Resize}'; the runtime prepares frames by 'letterbox' only");
+                throw new InvalidDataException($"{path}: manifest input.resize is '{input.Resize}'; the runtime prepares frames by '{InputTransform.Letterbox}' only");
+            }
+
+            if (input.Interpolation is { } interpolation && interpolation != InputTransform.Area)
+            {
+                throw new InvalidDataException($"{path}: manifest input.interpolation is '{interpolation}'; the runtime resamples by '{InputTransform.Area}' only");
             }
 
             foreach (ManifestOutput o in Manifest.Outputs)
@@ -285,6 +291,12 @@ internal sealed class HeadModel : IDisposable
             Decode(spec, data, result);
         }
     }
+
+    /// <summary>The input tensor of the last run: what the model saw (for eval and parity tests).</summary>
+    internal ReadOnlySpan<float> LastInput => _input;
+
+    /// <summary>Output <paramref name="index"/> (manifest order) of the last run, before decoding.</summary>
+    internal ReadOnlySpan<float> LastOutput(int index) => _outputs[index].Data;
 
     /// <summary>Only ONNX Runtime's run, on whatever the input tensor holds (the benchmark's floor).</summary>
     public void RunBare() => _session.RunWithBinding(_runOptions, _binding);

@@ -90,8 +90,13 @@ internal sealed class ManifestInput
 
     public float[] Std { get; set; } = [1f, 1f, 1f];
 
-    /// <summary>How a frame of another aspect ratio is fitted: "letterbox" (keep aspect, pad) or "stretch".</summary>
-    public string Resize { get; set; } = "letterbox";
+    /// <summary>How a frame of another aspect ratio is fitted: "letterbox" (keep aspect, pad), as
+    /// <see cref="Contract.InputTransform"/> defines it.</summary>
+    public string Resize { get; set; } = Contract.InputTransform.Letterbox;
+
+    /// <summary>How pixels are resampled to the fitted size: "area" (<see cref="Contract.InputTransform"/>);
+    /// absent in models written before it was recorded, which are served the same way.</summary>
+    public string? Interpolation { get; set; }
 }
 
 /// <summary>One output tensor and its meaning.</summary>

@@ -273,12 +273,9 @@ internal sealed class Letterbox : IDisposable
 
     private void Fit(int frameWidth, int frameHeight)
     {
-        float scale = Math.Min((float)Width / frameWidth, (float)Height / frameHeight);
-        int w = Math.Max(1, Math.Min(Width, (int)Math.Round(frameWidth * scale)));
-        int h = Math.Max(1, Math.Min(Height, (int)Math.Round(frameHeight * scale)));
-        ScaleX = (float)w / frameWidth;
-        ScaleY = (float)h / frameHeight;
-        int x = (Width - w) / 2, y = (Height - h) / 2;
+        (int w, int h, float scaleX, float scaleY, int x, int y) = Contract.InputTransform.Fit(frameWidth, frameHeight, Width, Height);
+        ScaleX = scaleX;
+        ScaleY = scaleY;
         PadX = x;
         PadY = y;
         _canvas.SetTo(Scalar.Black);

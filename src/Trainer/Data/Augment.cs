@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Pose;
 using OpenCvSharp;
 
@@ -99,50 +100,87 @@ internal static class Augment
         }
 
         int w = image.Width, h = image.Height;
-        // 1. Letterbox into size x size, optionally from a random crop of the source.
-        double cx0 = 0, cy0 = 0, cw = w, ch = h;
-        if (rng.NextDouble() < o.CropProbability)
+        // 1. Letterbox. Without a random crop exactly as the runtime does (InputTransform): the
+        //    source resized by area to its fitted size in whole pixels, centred on black. A random
+        //    crop (training only) is fitted at one scale for both axes and warped with the rest.
+        bool crop = rng.NextDouble() < o.CropProbability;
+        double a, b = 0, c, d = 0, e, f;
+        Mat? outImage = null, outMask = null;
+        if (crop)
         {
             double area = o.MinCropArea + (rng.NextDouble() * (1 - o.MinCropArea));
             double aspect = Math.Exp((rng.NextDouble() - 0.5) * Math.Log(4.0 / 3.0) * 2);
-            cw = Math.Min(w, w * Math.Sqrt(area * aspect));
-            ch = Math.Min(h, h * Math.Sqrt(area / aspect));
-            cx0 = rng.NextDouble() * (w - cw);
-            cy0 = rng.NextDouble() * (h - ch);
+            double cw = Math.Min(w, w * Math.Sqrt(area * aspect)), ch = Math.Min(h, h * Math.Sqrt(area / aspect));
+            double cx0 = rng.NextDouble() * (w - cw), cy0 = rng.NextDouble() * (h - ch);
+            double scale = Math.Min(size / cw, size / ch);
+            (a, c, e, f) = (scale, ((size - (cw * scale)) / 2) - (cx0 * scale), scale, ((size - (ch * scale)) / 2) - (cy0 * scale));
+        }
+        else
+        {
+            InputTransform.Fitted fit = InputTransform.Fit(w, h, size, size);
+            (a, c, e, f) = (fit.ScaleX, fit.PadX, fit.ScaleY, fit.PadY);
+            var placed = new Rect(fit.PadX, fit.PadY, fit.Width, fit.Height);
+            outImage = Fitted(image, placed, size, InterpolationFlags.Area, Scalar.Black);
+            outMask = mask == null ? null : Fitted(mask, placed, size, InterpolationFlags.Nearest, Scalar.All(maskBorder));
         }
 
-        double fit = Math.Min(size / cw, size / ch);
-        // Affine as x' = a x + b y + c, y' = d x + e y + f.
-        double a = fit, b = 0, c = ((size - (cw * fit)) / 2) - (cx0 * fit), d = 0, e = fit, f = ((size - (ch * fit)) / 2) - (cy0 * fit);
-
-        // 2. Zoom and rotate about the output's centre, then shift.
+        // 2. Zoom and rotate about the centre, then shift; 3. flip.
         double zoom = Math.Exp((rng.NextDouble() * 2 - 1) * Math.Log(o.MaxZoom));
         double theta = ((rng.NextDouble() * 2) - 1) * o.MaxRotate * Math.PI / 180;
         double tx = ((rng.NextDouble() * 2) - 1) * o.MaxShift * size, ty = ((rng.NextDouble() * 2) - 1) * o.MaxShift * size;
         double cos = Math.Cos(theta) * zoom, sin = Math.Sin(theta) * zoom, m = size / 2.0;
-        (a, b, c, d, e, f) = ((cos * a) - (sin * d), (cos * b) - (sin * e), (cos * (c - m)) - (sin * (f - m)) + m + tx,
-                              (sin * a) + (cos * d), (sin * b) + (cos * e), (sin * (c - m)) + (cos * (f - m)) + m + ty);
-
-        // 3. Flip.
+        double ga = cos, gb = -sin, gc = (-cos * m) + (sin * m) + m + tx, gd = sin, ge = cos, gf = (-sin * m) - (cos * m) + m + ty;
         bool flip = rng.NextDouble() < o.FlipProbability;
         if (flip)
         {
-            (a, b, c) = (-a, -b, size - c);
+            (ga, gb, gc) = (-ga, -gb, size - gc);
         }
 
-        using var affine = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { a, b, c, d, e, f });
-        var outImage = new Mat();
-        Cv2.WarpAffine(image, outImage, affine, new Size(size, size), InterpolationFlags.Linear, BorderTypes.Constant, Scalar.Black);
-        Mat? outMask = null;
-        if (mask != null)
+        // The whole move from the source, for the labels (and the crop's single warp).
+        (a, b, c, d, e, f) = ((ga * a) + (gb * d), (ga * b) + (gb * e), (ga * c) + (gb * f) + gc,
+                              (gd * a) + (ge * d), (gd * b) + (ge * e), (gd * c) + (ge * f) + gf);
+        if (outImage == null)
         {
-            outMask = new Mat();
-            Cv2.WarpAffine(mask, outMask, affine, new Size(size, size), InterpolationFlags.Nearest, BorderTypes.Constant, Scalar.All(maskBorder));
+            using var whole = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { a, b, c, d, e, f });
+            outImage = Warped(image, whole, size, InterpolationFlags.Linear, Scalar.Black);
+            outMask = mask == null ? null : Warped(mask, whole, size, InterpolationFlags.Nearest, Scalar.All(maskBorder));
+        }
+        else if (ga != 1 || gb != 0 || gc != 0 || gd != 0 || ge != 1 || gf != 0)
+        {
+            using var more = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { ga, gb, gc, gd, ge, gf });
+            Replace(ref outImage, Warped(outImage, more, size, InterpolationFlags.Linear, Scalar.Black));
+            if (outMask != null)
+            {
+                Replace(ref outMask, Warped(outMask, more, size, InterpolationFlags.Nearest, Scalar.All(maskBorder)));
+            }
         }
 
         Colour(outImage, o, rng);
         HeadLabel moved = Move(label, size, a, b, c, d, e, f, flip, theta, flipOrder ?? BlazeFaceFlip);
         return new Augmented(outImage, outMask, moved, flip);
+    }
+
+    /// <summary>A size x size canvas of <paramref name="border"/> with the whole source resized into <paramref name="placed"/>.</summary>
+    private static Mat Fitted(Mat source, Rect placed, int size, InterpolationFlags interpolation, Scalar border)
+    {
+        var canvas = new Mat(size, size, source.Type(), border);
+        using Mat into = canvas[placed];
+        Cv2.Resize(source, into, placed.Size, 0, 0, interpolation);
+        return canvas;
+    }
+
+    /// <summary>The source warped into size x size, <paramref name="border"/> beyond it.</summary>
+    private static Mat Warped(Mat source, Mat affine, int size, InterpolationFlags interpolation, Scalar border)
+    {
+        var warped = new Mat();
+        Cv2.WarpAffine(source, warped, affine, new Size(size, size), interpolation, BorderTypes.Constant, border);
+        return warped;
+    }
+
+    private static void Replace(ref Mat image, Mat by)
+    {
+        image.Dispose();
+        image = by;
     }
 
     /// <summary>The label after the affine warp (and flip, and in-plane rotation by theta, radians:

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Models.Heads;
@@ -79,7 +80,8 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
                 Scale = p.Scale,
                 Mean = p.Mean,
                 Std = p.Std,
-                Resize = "letterbox",
+                Resize = InputTransform.Letterbox,
+                Interpolation = InputTransform.Area,
             },
             Outputs = [.. heads.values().Select(h => h.Describe())],
         };

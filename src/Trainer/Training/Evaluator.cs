@@ -6,12 +6,15 @@ using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Models.Backbones;
-using Microsoft.ML.OnnxRuntime;
+using HeadTracking.Runtime.Contract;
+using HeadTracking.Runtime.Inference;
+using OpenCvSharp;
 
 namespace HeadTracking.Trainer.Training;
 
-/// <summary>Measures an exported model the way the runtime will run it: ONNX Runtime on the
-/// file, inputs prepared from the model's own manifest, the trainer's metrics.</summary>
+/// <summary>Measures an exported model the way the runtime runs it: each image through the
+/// runtime's own <see cref="HeadModel"/> (its letterbox, ONNX Runtime, its decoders), scored with
+/// the trainer's metrics against labels moved by the same input transform.</summary>
 internal static class Evaluator
 {
     /// <exception cref="InvalidDataException">The file has no HeadTracker manifest, or its
@@ -29,42 +32,22 @@ internal static class Evaluator
     }
 }
 
-/// <summary>An exported model in ONNX Runtime, with the trainer's view of its heads (rebuilt
-/// from its manifest) and batches prepared as the trainer prepares validation batches.</summary>
+/// <summary>An exported model in the runtime's <see cref="HeadModel"/>, with the trainer's view of
+/// its heads (rebuilt from its manifest) and its labels prepared as validation batches are.</summary>
 internal sealed class ExportedModel : IDisposable
 {
-    private readonly InferenceSession _session;
+    private readonly HeadModel _model;
+    private readonly HeadOutputs _decoded = new();
 
     /// <exception cref="InvalidDataException">Not a model ONNX Runtime loads, no HeadTracker
-    /// manifest, or an output kind the trainer does not know; the message names the file.</exception>
+    /// manifest, a manifest the runtime would refuse, or an output kind the trainer does not know;
+    /// the message names the file.</exception>
     public ExportedModel(string modelPath, int threads)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = threads, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        _model = new HeadModel(modelPath, threads);
         try
         {
-            _session = new InferenceSession(modelPath, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{modelPath}: not a model ONNX Runtime can load: {e.Message}", e);
-        }
-
-        try
-        {
-            if (!_session.ModelMetadata.CustomMetadataMap.TryGetValue(ModelManifest.MetadataKey, out string? json))
-            {
-                throw new InvalidDataException($"{modelPath}: no '{ModelManifest.MetadataKey}' metadata: not a model exported by headtracker-train");
-            }
-
-            try
-            {
-                Manifest = ModelManifest.FromJson(json);
-            }
-            catch (FormatException e)
-            {
-                throw new InvalidDataException($"{modelPath}: {e.Message}", e);
-            }
-
+            Manifest = _model.Manifest;
             Config = new ModelConfig
             {
                 Heads = [.. Manifest.Outputs.Select(o => new HeadConfig
@@ -83,12 +66,17 @@ internal sealed class ExportedModel : IDisposable
                     Frame = o.Kind == "pose" ? o.Frame ?? "camera" : null,
                 })],
             };
+            if (Manifest.Input.Layout != "NCHW" || Manifest.Input.Shape[2] != Manifest.Input.Shape[3])
+            {
+                throw new InvalidDataException($"{modelPath}: eval measures square NCHW models (the trainer's); this one's input is {Manifest.Input.Layout} [{string.Join(",", Manifest.Input.Shape)}]");
+            }
+
             Size = (int)Manifest.Input.Shape[2];
-            Preprocessing = new Preprocessing(Size, (int)Manifest.Input.Shape[3], Manifest.Input.Scale, Manifest.Input.Mean, Manifest.Input.Std);
+            Preprocessing = new Preprocessing(Size, Size, Manifest.Input.Scale, Manifest.Input.Mean, Manifest.Input.Std);
         }
         catch
         {
-            _session.Dispose();
+            _model.Dispose();
             throw;
         }
     }
@@ -105,19 +93,63 @@ internal sealed class ExportedModel : IDisposable
     /// <summary>The class head's names, or none.</summary>
     public string[] Classes => Manifest.Outputs.FirstOrDefault(o => o.Kind == "class")?.ClassNames ?? [];
 
-    /// <summary>Each batch of <paramref name="items"/> (letterboxed, not augmented, in order) with
-    /// every head's output as a flat array, in head order.</summary>
+    /// <summary>Each batch of <paramref name="items"/> (labels letterboxed, not augmented, in order)
+    /// with every head's output as a flat array, in head order: each image run by the runtime.</summary>
+    /// <exception cref="InvalidDataException">The runtime's decoded head centre or keypoints are not
+    /// where the trainer's reading of the same outputs puts them (train/serve drift).</exception>
     public IEnumerable<(Batch Batch, float[][] Outputs)> Predict(IReadOnlyList<DataItem> items, int batchSize)
     {
         var batcher = new Batcher(items, Config, Preprocessing, Classes);
+        int next = 0;
+        int heads = Manifest.Outputs.Count;
         foreach (Batch batch in batcher.Epoch(batchSize, 0, 0, AugmentOptions.None, shuffle: false))
         {
-            var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(batch.Images, [batch.Count, 3, Size, Size]);
-            using var results = _session.Run([NamedOnnxValue.CreateFromTensor(Manifest.Input.Name, input)]);
-            var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
-            yield return (batch, [.. Manifest.Outputs.Select(o => byName[o.Name])]);
+            var outputs = new float[heads][];
+            for (int i = 0; i < batch.Count; i++)
+            {
+                DataItem item = items[next++];
+                using Mat image = item.Load();
+                _model.Run(image, _decoded);
+                for (int h = 0; h < heads; h++)
+                {
+                    ReadOnlySpan<float> one = _model.LastOutput(h);
+                    outputs[h] ??= new float[one.Length * batch.Count];
+                    one.CopyTo(outputs[h].AsSpan(i * one.Length));
+                }
+
+                CheckDecoded(item, image.Width, image.Height);
+            }
+
+            yield return (batch, outputs);
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>The runtime's decoders against the contract: a point head's value v in [-1, 1] is
+    /// at input pixel (v + 1) / 2 * size, and frame = (input - pad) / scale.</summary>
+    private void CheckDecoded(DataItem item, int width, int height)
+    {
+        InputTransform.Fitted fit = InputTransform.Fit(width, height, Size, Size);
+        for (int h = 0; h < Manifest.Outputs.Count; h++)
+        {
+            ManifestOutput o = Manifest.Outputs[h];
+            if (o.Kind is not ("point" or "keypoints"))
+            {
+                continue;
+            }
+
+            ReadOnlySpan<float> raw = _model.LastOutput(h);
+            ReadOnlySpan<float> decoded = o.Kind == "point" ? [_decoded.CenterX, _decoded.CenterY] : _decoded.Keypoints;
+            for (int k = 0; k + 1 < raw.Length && k + 1 < decoded.Length; k += 2)
+            {
+                double x = ((((raw[k] + 1) / 2 * Size) - fit.PadX) / fit.ScaleX) - decoded[k];
+                double y = ((((raw[k + 1] + 1) / 2 * Size) - fit.PadY) / fit.ScaleY) - decoded[k + 1];
+                if (Math.Abs(x) > 0.01 || Math.Abs(y) > 0.01)
+                {
+                    throw new InvalidDataException($"{item.ImagePath ?? "an image in memory"}: the runtime decodes output '{o.Name}' value {k / 2} {x:F3},{y:F3} px away from the trainer's reading of it");
+                }
+            }
+        }
+    }
+
+    public void Dispose() => _model.Dispose();
 }
