@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Threading;
 using HeadTracking.Runtime.Capture;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Detection;
 using HeadTracking.Runtime.Inference;
 using HeadTracking.Runtime.Output;
@@ -134,7 +135,7 @@ public sealed class HeadTracker : IDisposable
             }
 
             Source = source.Description;
-            KeypointNames = model.Manifest.Outputs.Find(o => o.Kind == "keypoints")?.KeypointNames ?? [];
+            KeypointNames = model.Manifest.Outputs.Find(o => o.Kind == OutputKinds.Keypoints)?.KeypointNames ?? [];
         }
         catch (Exception e)
         {

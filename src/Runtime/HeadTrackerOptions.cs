@@ -115,7 +115,7 @@ public sealed class HeadTrackerOptions
     public double HorizontalFovDegrees { get; set; } = 60;
 
     /// <summary>Real width of the face box (ear to ear), for the distance: about 15 cm for adults.</summary>
-    public double FaceWidthCm { get; set; } = 15.3;
+    public double FaceWidthCm { get; set; } = Contract.Conventions.FaceWidthCm;
 
     /// <summary>Where the rotation and position come from.</summary>
     public PoseSource PoseFrom { get; set; } = PoseSource.Auto;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Cli;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Data.Loaders;
@@ -566,7 +567,7 @@ internal static partial class Program
     {
         (Dataset all, List<DataItem> train, List<DataItem> valid) = TrainRun.LoadData(r, Console.Out);
         ModelConfig config = TrainRun.Configure(r, all, train, Console.Out);
-        string[] classes = config.Heads.FirstOrDefault(h => h.Kind == "class")?.ClassNames ?? [];
+        string[] classes = config.Heads.FirstOrDefault(h => h.Kind == OutputKinds.Class)?.ClassNames ?? [];
         TorchSharp.torch.manual_seed(r.Options.Seed);
         using var model = new MultiHeadNet(config);
         if (r.Weights != "none" && (r.Weights != null || r.Arch == "blazeface"))

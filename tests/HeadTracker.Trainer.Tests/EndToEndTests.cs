@@ -217,8 +217,8 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
         }
 
         double ratio = Median(ratios);
-        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {HeadFinder.DetectorToFaceWidth}");
+        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {Runtime.Contract.Conventions.DetectorToFaceWidth}");
         Assert.True(ratios.Count > 20, $"BlazeFace found the face in only {ratios.Count} near-frontal frames");
-        Assert.InRange(HeadFinder.DetectorToFaceWidth / ratio, 0.85, 1.15);
+        Assert.InRange(Runtime.Contract.Conventions.DetectorToFaceWidth / ratio, 0.85, 1.15);
     }
 }

@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading;
 using HeadTracking.Runtime;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Synthesis;
 using HeadTracking.Trainer.Training;
 using OpenCvSharp;
@@ -92,7 +93,7 @@ internal static class Stability
         List<Frame> noisy = Track(noisyFrames, options, Path.Combine(o.Out, "stability-noisy.jsonl"));
         noisyFrames.ForEach(m => m.Dispose());
         List<Frame> window = [.. noisy.Where(f => f.Index >= 60 && f.Valid)];
-        double f0 = clip.Width / 2.0 / Math.Tan(options.HorizontalFovDegrees * Math.PI / 360);
+        double f0 = Conventions.FocalPixels(clip.Width, options.HorizontalFovDegrees);
         (double deg, double px) Spread(Func<Frame, double[]> pose) => window.Count < 2 ? (double.NaN, double.NaN) :
             (new[] { 3, 4, 5 }.Max(k => Sd(window.Select(f => pose(f)[k]))),
              Math.Max(Sd(window.Select(f => f0 * pose(f)[0] / pose(f)[2])), Sd(window.Select(f => f0 * pose(f)[1] / pose(f)[2]))));

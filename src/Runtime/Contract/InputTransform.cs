@@ -43,5 +43,24 @@ internal static class InputTransform
 
     /// <summary>A fitted frame: <see cref="Width"/> x <see cref="Height"/> input pixels at
     /// (<see cref="PadX"/>, <see cref="PadY"/>); input = frame * scale + pad.</summary>
-    public readonly record struct Fitted(int Width, int Height, float ScaleX, float ScaleY, int PadX, int PadY);
+    public readonly struct Fitted
+    {
+        public Fitted(int width, int height, float scaleX, float scaleY, int padX, int padY) =>
+            (Width, Height, ScaleX, ScaleY, PadX, PadY) = (width, height, scaleX, scaleY, padX, padY);
+
+        public int Width { get; }
+
+        public int Height { get; }
+
+        public float ScaleX { get; }
+
+        public float ScaleY { get; }
+
+        public int PadX { get; }
+
+        public int PadY { get; }
+
+        public void Deconstruct(out int width, out int height, out float scaleX, out float scaleY, out int padX, out int padY) =>
+            (width, height, scaleX, scaleY, padX, padY) = (Width, Height, ScaleX, ScaleY, PadX, PadY);
+    }
 }

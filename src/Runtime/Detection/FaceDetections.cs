@@ -12,7 +12,7 @@ internal sealed class FaceDetections
     public const int KeypointCount = 6;
 
     /// <summary>Names of the keypoints, in order. "Right" is the subject's right.</summary>
-    public static readonly string[] KeypointNames = ["right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear"];
+    public static readonly string[] KeypointNames = Contract.Conventions.KeypointNames;
 
     public FaceDetections(int capacity = 16)
     {

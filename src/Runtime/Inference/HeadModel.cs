@@ -172,9 +172,9 @@ internal sealed class HeadModel : IDisposable
     {
         string[] activations = o.Kind switch
         {
-            "point" or "keypoints" or "pose" => ["none"],
-            "box" => ["sigmoid on score_logit"],
-            "mask" => ["sigmoid", "softmax"],
+            OutputKinds.Point or OutputKinds.Keypoints or OutputKinds.Pose => ["none"],
+            OutputKinds.Box => ["sigmoid on score_logit"],
+            OutputKinds.Mask => ["sigmoid", "softmax"],
             _ => [],
         };
         if (o.Activation != null && activations.Length > 0 && Array.IndexOf(activations, o.Activation) < 0)
@@ -182,20 +182,20 @@ internal sealed class HeadModel : IDisposable
             throw new InvalidDataException($"{path}: manifest output '{o.Name}' ({o.Kind}): activation '{o.Activation}' is not one the runtime applies ({string.Join(" or ", activations)})");
         }
 
-        if (o.Kind == "pose" && o.Representation is { } r && r != "rotation_matrix")
+        if (o.Kind == OutputKinds.Pose && o.Representation is { } r && r != "rotation_matrix")
         {
             throw new InvalidDataException($"{path}: manifest output '{o.Name}' (pose): representation '{r}' is not 'rotation_matrix'");
         }
 
         // Points map -1 and 1 to the model input's edges (whatever range their values may take),
         // a box 0 and 1: what the decoder assumes, so other coordinate systems are refused.
-        string coordinates = o.Kind == "box" ? "normalized [0,1]" : "normalized";
-        if (o.Kind is "point" or "keypoints" or "box" && o.Coordinates is { } c && !c.StartsWith(coordinates, StringComparison.Ordinal))
+        string coordinates = o.Kind == OutputKinds.Box ? "normalized [0,1]" : "normalized";
+        if (o.Kind is OutputKinds.Point or OutputKinds.Keypoints or OutputKinds.Box && o.Coordinates is { } c && !c.StartsWith(coordinates, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"{path}: manifest output '{o.Name}' ({o.Kind}): coordinates '{c}' are not the runtime's ({(o.Kind == "box" ? "normalized [0,1]" : "normalized, -1 and 1 at the edges")} over the model input)");
         }
 
-        if (o.Kind == "mask" && (o.Shape.Length != 4 || (o.Activation == "softmax") != (o.Shape[1] > 1)))
+        if (o.Kind == OutputKinds.Mask && (o.Shape.Length != 4 || (o.Activation == "softmax") != (o.Shape[1] > 1)))
         {
             throw new InvalidDataException($"{path}: manifest output '{o.Name}' (mask): shape [{string.Join(",", o.Shape)}] with activation '{o.Activation}': expected [N,1,H,W] with sigmoid or [N,C,H,W] with softmax");
         }
@@ -317,12 +317,12 @@ internal sealed class HeadModel : IDisposable
     {
         switch (spec.Kind)
         {
-            case "point":
+            case OutputKinds.Point:
                 r.HasCenter = true;
                 r.CenterX = FrameX(o[0]);
                 r.CenterY = FrameY(o[1]);
                 break;
-            case "keypoints":
+            case OutputKinds.Keypoints:
                 if (r.Keypoints.Length != o.Length)
                 {
                     r.Keypoints = new float[o.Length]; // once, on the first frame
@@ -335,7 +335,7 @@ internal sealed class HeadModel : IDisposable
                 }
 
                 break;
-            case "box":
+            case OutputKinds.Box:
                 r.HasBox = true;
                 r.Box[0] = _letterbox.ToFrameX(o[0] * _width);
                 r.Box[1] = _letterbox.ToFrameY(o[1] * _height);
@@ -343,13 +343,13 @@ internal sealed class HeadModel : IDisposable
                 r.Box[3] = _letterbox.ToFrameY(o[3] * _height);
                 r.Score = 1f / (1f + MathF.Exp(-o[4]));
                 break;
-            case "pose":
+            case OutputKinds.Pose:
                 r.HasPose = true;
                 r.PoseRelativeToRay = spec.Frame == "ray";
                 Array.Copy(o, r.RotationMatrix, 9);
                 (r.Yaw, r.Pitch, r.Roll) = Rotation.ToEuler(r.RotationMatrix.AsSpan());
                 break;
-            case "mask":
+            case OutputKinds.Mask:
                 int maskWidth = (int)spec.Shape[^1], maskHeight = (int)spec.Shape[^2], plane = maskWidth * maskHeight;
                 if (r.Mask.Length != plane)
                 {

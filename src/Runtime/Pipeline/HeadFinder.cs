@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Detection;
 using HeadTracking.Runtime.Inference;
 using OpenCvSharp;
@@ -14,10 +15,6 @@ namespace HeadTracking.Runtime.Pipeline;
 /// </summary>
 internal sealed class HeadFinder : IDisposable
 {
-    /// <summary>A HeadTracker face box (the face mesh's bounds, ear to ear) is about this many
-    /// times as wide as BlazeFace's box of the same face: 0.84, the median over near-frontal
-    /// generated frames (EndToEndTests checks it).</summary>
-    internal const double DetectorToFaceWidth = 0.85;
 
     private readonly BlazeFaceDetector _detector;
     private readonly FaceDetections _faces = new();
@@ -86,7 +83,7 @@ internal sealed class HeadFinder : IDisposable
         }
 
         float x0 = b[best * 4], y0 = b[(best * 4) + 1], x1 = b[(best * 4) + 2], y1 = b[(best * 4) + 3];
-        Crop.Place((x0 + x1) / 2, (y0 + y1) / 2, ClampSide((float)(_cropScale * DetectorToFaceWidth * (x1 - x0)), frame.Width, frame.Height));
+        Crop.Place((x0 + x1) / 2, (y0 + y1) / 2, ClampSide((float)(_cropScale * Conventions.DetectorToFaceWidth * (x1 - x0)), frame.Width, frame.Height));
         return true;
     }
 

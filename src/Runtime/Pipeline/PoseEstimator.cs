@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Inference;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Runtime.Pose;
@@ -25,8 +26,8 @@ internal sealed class PoseEstimator
     {
         _fovDegrees = options.HorizontalFovDegrees;
         _faceWidthCm = options.FaceWidthCm;
-        bool hasPose = manifest.Outputs.Exists(o => o.Kind == "pose");
-        string[]? names = manifest.Outputs.Find(o => o.Kind == "keypoints")?.KeypointNames;
+        bool hasPose = manifest.Outputs.Exists(o => o.Kind == OutputKinds.Pose);
+        string[]? names = manifest.Outputs.Find(o => o.Kind == OutputKinds.Keypoints)?.KeypointNames;
         KeypointPose? pnp = KeypointPose.For(names);
         switch (options.PoseFrom)
         {
@@ -72,7 +73,7 @@ internal sealed class PoseEstimator
         }
         else
         {
-            double f = width / 2.0 / Math.Tan(_fovDegrees * Math.PI / 360);
+            double f = Conventions.FocalPixels(width, _fovDegrees);
             double boxWidth = o.Box[2] - o.Box[0];
             double z = o.HasBox && boxWidth > 1 ? f * _faceWidthCm / boxWidth : 60;
             double cx = o.HasCenter ? o.CenterX : (o.Box[0] + o.Box[2]) / 2, cy = o.HasCenter ? o.CenterY : (o.Box[1] + o.Box[3]) / 2;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using HeadTracking.Runtime.Contract;
 using OpenCvSharp;
 using Native = OpenCvSharp.Internal.NativeMethods;
 
@@ -129,7 +130,7 @@ internal sealed class KeypointPose
             _image[i] = new Point2f(x, y);
         }
 
-        double f = width / 2.0 / Math.Tan(horizontalFovDegrees * Math.PI / 360);
+        double f = Conventions.FocalPixels(width, horizontalFovDegrees);
         double cx = width / 2.0, cy = height / 2.0;
         if (!_hasGuess)
         {

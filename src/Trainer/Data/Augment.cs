@@ -62,34 +62,10 @@ internal sealed record Augmented(Mat Image, Mat? Mask, HeadLabel Label, bool Fli
 internal static class Augment
 {
     /// <summary>BlazeFace order: right eye, left eye, nose, mouth, right ear, left ear.</summary>
-    public static readonly int[] BlazeFaceFlip = [1, 0, 2, 3, 5, 4];
+    public static readonly int[] BlazeFaceFlip = Conventions.KeypointFlip;
 
-    /// <summary>Where each keypoint comes from in a mirrored image: names with "left" and
-    /// "right" (or "l_"/"r_", "_l"/"_r") swap with their partner, others stay.</summary>
-    public static int[] FlipOrder(IReadOnlyList<string> names)
-    {
-        static string Mirror(string n)
-        {
-            string lower = n.ToLowerInvariant();
-            foreach ((string a, string b) in new[] { ("left", "right"), ("right", "left") })
-            {
-                int at = lower.IndexOf(a, StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    return lower[..at] + b + lower[(at + a.Length)..];
-                }
-            }
-
-            return lower.StartsWith("l_", StringComparison.Ordinal) ? "r_" + lower[2..]
-                : lower.StartsWith("r_", StringComparison.Ordinal) ? "l_" + lower[2..]
-                : lower.EndsWith("_l", StringComparison.Ordinal) ? lower[..^2] + "_r"
-                : lower.EndsWith("_r", StringComparison.Ordinal) ? lower[..^2] + "_l"
-                : lower;
-        }
-
-        string[] lowered = [.. names.Select(n => n.ToLowerInvariant())];
-        return [.. names.Select((n, i) => Array.IndexOf(lowered, Mirror(n)) is var j and >= 0 ? j : i)];
-    }
+    /// <inheritdoc cref="Conventions.FlipOrder"/>
+    public static int[] FlipOrder(IReadOnlyList<string> names) => Conventions.FlipOrder(names);
 
     /// <param name="maskBorder">The mask value beyond the image (0: background; 255: not labelled).</param>
     public static Augmented Apply(Mat image, Mat? mask, HeadLabel label, int size, AugmentOptions o, Random rng, int[]? flipOrder = null, int maskBorder = 0)

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HeadTracking.Runtime.Contract;
 
 namespace HeadTracking.Trainer.Models;
 
@@ -67,17 +68,17 @@ internal sealed record HeadConfig
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
         string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null) => new()
     {
-        Frame = kind == "pose" ? poseFrame ?? "ray" : null,
+        Frame = kind == OutputKinds.Pose ? poseFrame ?? "ray" : null,
         Kind = kind,
-        ClassNames = kind == "class" ? classes : kind == "mask" && maskCodes is { Length: > 0 } ? maskCodes : null,
-        ValueNames = kind == "value" ? values?.Names : null,
-        ValueMean = kind == "value" ? values?.Mean : null,
-        ValueStd = kind == "value" ? values?.Std : null,
-        YRange = kind is "center" or "keypoints" or "value" ? yRange : null,
-        MultiLabel = kind == "class" && multiLabel,
-        Stride = kind == "mask" ? maskStride : null,
-        Width = kind == "mask" || (kind == "value" && valueLocator == "density") ? maskWidth : null,
-        Locator = kind is "center" or "keypoints" ? locator : kind == "value" && valueLocator == "density" ? valueLocator : null,
+        ClassNames = kind == OutputKinds.Class ? classes : kind == OutputKinds.Mask && maskCodes is { Length: > 0 } ? maskCodes : null,
+        ValueNames = kind == OutputKinds.Value ? values?.Names : null,
+        ValueMean = kind == OutputKinds.Value ? values?.Mean : null,
+        ValueStd = kind == OutputKinds.Value ? values?.Std : null,
+        YRange = kind is OutputKinds.CenterHead or OutputKinds.Keypoints or OutputKinds.Value ? yRange : null,
+        MultiLabel = kind == OutputKinds.Class && multiLabel,
+        Stride = kind == OutputKinds.Mask ? maskStride : null,
+        Width = kind == OutputKinds.Mask || (kind == OutputKinds.Value && valueLocator == "density") ? maskWidth : null,
+        Locator = kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? locator : kind == OutputKinds.Value && valueLocator == "density" ? valueLocator : null,
     };
 }
 
@@ -87,7 +88,7 @@ internal sealed record HeadConfig
 /// </summary>
 internal sealed record ModelConfig
 {
-    public static readonly string[] HeadKinds = ["center", "keypoints", "box", "pose", "class", "mask", "value"];
+    public static readonly string[] HeadKinds = OutputKinds.Heads;
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -155,27 +156,27 @@ internal sealed record ModelConfig
                 throw new InvalidDataException($"{source}: heads: kind '{h.Kind}' is not one of: {string.Join(", ", HeadKinds)}");
             }
 
-            if (h.Kind == "class" && (h.ClassNames == null || h.ClassNames.Length == 0))
+            if (h.Kind == OutputKinds.Class && (h.ClassNames == null || h.ClassNames.Length == 0))
             {
                 throw new InvalidDataException($"{source}: heads: the class head '{h.OutputName}' needs class_names");
             }
 
-            if (h.Kind == "value" && (h.ValueNames == null || h.ValueNames.Length == 0))
+            if (h.Kind == OutputKinds.Value && (h.ValueNames == null || h.ValueNames.Length == 0))
             {
                 throw new InvalidDataException($"{source}: heads: the value head '{h.OutputName}' needs value_names (csv: --value-columns)");
             }
 
-            if (h.Kind == "mask" && h.ClassNames is { Length: < 2 })
+            if (h.Kind == OutputKinds.Mask && h.ClassNames is { Length: < 2 })
             {
                 throw new InvalidDataException($"{source}: heads: the mask head '{h.OutputName}' segments {h.ClassNames.Length} class; give none (head or not) or at least 2");
             }
 
-            if (h.Frame is { } frame && !(h.Kind == "pose" && frame is "ray" or "camera"))
+            if (h.Frame is { } frame && !(h.Kind == OutputKinds.Pose && frame is "ray" or "camera"))
             {
                 throw new InvalidDataException($"{source}: heads: frame '{frame}' of '{h.OutputName}': only a pose head has a frame, ray or camera");
             }
 
-            if (h.Locator is { } l && !(h.Kind is "center" or "keypoints" ? l is "regress" or "heatmap" : h.Kind == "value" && l is "pooled" or "density"))
+            if (h.Locator is { } l && !(h.Kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? l is "regress" or "heatmap" : h.Kind == OutputKinds.Value && l is "pooled" or "density"))
             {
                 throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress or heatmap, value heads pooled or density");
             }

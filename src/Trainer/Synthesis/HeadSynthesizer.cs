@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Pose;
 using HeadTracking.Trainer.Data;
 using OpenCvSharp;
@@ -178,11 +179,11 @@ internal sealed class HeadSynthesizer
 
         // A webcam sees a head from 35 cm away or more: closer, perspective would stretch it
         // unlike any real frame. Big faces then come from a longer lens.
-        double z = f * 15.3 / (faceFraction * s);
+        double z = f * Conventions.FaceWidthCm / (faceFraction * s);
         if (z < MinDistance)
         {
             z = MinDistance;
-            f = faceFraction * s * z / 15.3;
+            f = faceFraction * s * z / Conventions.FaceWidthCm;
         }
 
         var k = new Intrinsics(f, f, s / 2.0, s / 2.0);

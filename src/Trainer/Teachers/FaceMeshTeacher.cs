@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Google.Protobuf;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Pose;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Onnx;
@@ -116,7 +117,7 @@ internal sealed class FaceMeshTeacher : IDisposable
     /// </summary>
     public HeadLabel ToLabel(HeadLabel label, FaceMeshResult m, int width, int height, double fovDegrees = DefaultFovDegrees)
     {
-        double f = width / 2.0 / Math.Tan(fovDegrees * Math.PI / 360), cx = width / 2.0, cy = height / 2.0;
+        double f = Conventions.FocalPixels(width, fovDegrees), cx = width / 2.0, cy = height / 2.0;
         double[] r = m.Rotation, t = m.Translation;
         (double X, double Y, double Z) Camera(double x, double y, double z) =>
             ((r[0] * x) + (r[1] * y) + (r[2] * z) + t[0], (r[3] * x) + (r[4] * y) + (r[5] * z) + t[1], (r[6] * x) + (r[7] * y) + (r[8] * z) + t[2]);

@@ -52,18 +52,13 @@ internal sealed class ExportedModel : IDisposable
             {
                 Heads = [.. Manifest.Outputs.Select(o => new HeadConfig
                 {
-                    Kind = o.Kind switch
-                    {
-                        "point" => "center",
-                        "keypoints" or "box" or "pose" or "class" or "mask" or "value" => o.Kind,
-                        _ => throw new InvalidDataException($"{modelPath}: output '{o.Name}' has kind '{o.Kind}', which eval does not measure"),
-                    },
+                    Kind = OutputKinds.HeadOf(o.Kind) ?? throw new InvalidDataException($"{modelPath}: output '{o.Name}' has kind '{o.Kind}', which eval does not measure"),
                     Name = o.Name,
                     KeypointNames = o.KeypointNames,
                     ClassNames = o.ClassNames,
                     ValueNames = o.ValueNames,
                     MultiLabel = o.MultiLabel ?? false,
-                    Frame = o.Kind == "pose" ? o.Frame ?? "camera" : null,
+                    Frame = o.Kind == OutputKinds.Pose ? o.Frame ?? "camera" : null,
                 })],
             };
             if (Manifest.Input.Layout != "NCHW" || Manifest.Input.Shape[2] != Manifest.Input.Shape[3])
@@ -91,7 +86,7 @@ internal sealed class ExportedModel : IDisposable
     public int Size { get; }
 
     /// <summary>The class head's names, or none.</summary>
-    public string[] Classes => Manifest.Outputs.FirstOrDefault(o => o.Kind == "class")?.ClassNames ?? [];
+    public string[] Classes => Manifest.Outputs.FirstOrDefault(o => o.Kind == OutputKinds.Class)?.ClassNames ?? [];
 
     /// <summary>Each batch of <paramref name="items"/> (labels letterboxed, not augmented, in order)
     /// with every head's output as a flat array, in head order: each image run by the runtime.</summary>
@@ -132,13 +127,13 @@ internal sealed class ExportedModel : IDisposable
         for (int h = 0; h < Manifest.Outputs.Count; h++)
         {
             ManifestOutput o = Manifest.Outputs[h];
-            if (o.Kind is not ("point" or "keypoints"))
+            if (o.Kind is not (OutputKinds.Point or OutputKinds.Keypoints))
             {
                 continue;
             }
 
             ReadOnlySpan<float> raw = _model.LastOutput(h);
-            ReadOnlySpan<float> decoded = o.Kind == "point" ? [_decoded.CenterX, _decoded.CenterY] : _decoded.Keypoints;
+            ReadOnlySpan<float> decoded = o.Kind == OutputKinds.Point ? [_decoded.CenterX, _decoded.CenterY] : _decoded.Keypoints;
             for (int k = 0; k + 1 < raw.Length && k + 1 < decoded.Length; k += 2)
             {
                 double x = ((((raw[k] + 1) / 2 * Size) - fit.PadX) / fit.ScaleX) - decoded[k];

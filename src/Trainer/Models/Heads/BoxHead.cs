@@ -1,3 +1,4 @@
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -20,7 +21,7 @@ internal sealed class BoxHead(string name, Backbone backbone, TrunkSize? size = 
     public override ManifestOutput Describe() => new()
     {
         Name = OutputName,
-        Kind = "box",
+        Kind = OutputKinds.Box,
         Shape = [-1, 5],
         Layout = "x0,y0,x1,y1,score_logit",
         Coordinates = "normalized [0,1] over the model input (after letterboxing), x to the right, y down",

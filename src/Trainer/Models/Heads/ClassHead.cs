@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -45,7 +46,7 @@ internal sealed class ClassHead : Head
     public override ManifestOutput Describe() => new()
     {
         Name = _name,
-        Kind = "class",
+        Kind = OutputKinds.Class,
         Shape = [-1, _classes.Length],
         Activation = MultiLabel ? "sigmoid" : "softmax",
         MultiLabel = MultiLabel,

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -146,7 +147,7 @@ internal sealed class MaskHead : Head
     public override ManifestOutput Describe() => new()
     {
         Name = _name,
-        Kind = "mask",
+        Kind = OutputKinds.Mask,
         Shape = [-1, Channels, _height, _width],
         Coordinates = _codes == null ? "one logit per model-input pixel (after letterboxing)" : "one logit per class and model-input pixel (after letterboxing); the class is the channel of the largest",
         Activation = _codes == null ? "sigmoid" : "softmax",

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -52,7 +53,7 @@ internal sealed class PointHead : TrunkHead
     internal static ManifestOutput Manifest(string name, string[]? keypointNames, float lo, float hi) => new()
     {
         Name = name,
-        Kind = keypointNames == null ? "point" : "keypoints",
+        Kind = keypointNames == null ? OutputKinds.Point : OutputKinds.Keypoints,
         Shape = keypointNames == null ? [-1, 2] : [-1, keypointNames.Length, 2],
         Coordinates = Coordinates.Normalized(lo, hi),
         Range = [lo, hi],

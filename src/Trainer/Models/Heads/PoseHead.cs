@@ -1,3 +1,4 @@
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -43,7 +44,7 @@ internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size =
     public override ManifestOutput Describe() => new()
     {
         Name = OutputName,
-        Kind = "pose",
+        Kind = OutputKinds.Pose,
         Shape = [-1, 3, 3],
         Representation = "rotation_matrix",
         Frame = Frame,

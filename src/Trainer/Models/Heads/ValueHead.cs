@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
@@ -95,7 +96,7 @@ internal sealed class ValueHead : Head
     public override ManifestOutput Describe() => new()
     {
         Name = _name,
-        Kind = "value",
+        Kind = OutputKinds.Value,
         Shape = [-1, _names.Length],
         Activation = "none",
         Coordinates = map != null ? "each value is the sum of a non-negative density over the model input's pixels" : null,
