@@ -27,10 +27,10 @@ public sealed class EndToEndFixture : IDisposable
     {
         Dir = Repo.NewTempDir("end-to-end");
         string data = Path.Combine(Dir, "data");
-        var trainSynth = SynthCommand.Create(
+        var trainSynth = SynthWriter.Create(
             new SynthOptions { Size = 128, Seed = 11, MinFaceFraction = 0.2, MaxFaceFraction = 0.4, MaxShift = 0.25, OcclusionProbability = 0 },
-            new SynthCommand.Sources(), TextWriter.Null);
-        SynthCommand.Write(trainSynth, data, 4000, 2, TextWriter.Null);
+            new SynthWriter.Sources(), TextWriter.Null);
+        SynthWriter.Write(trainSynth, data, 4000, 2, TextWriter.Null);
         Model = Path.Combine(Dir, "model.onnx");
         TrainRun.Run(
             new TrainRequest
@@ -44,13 +44,13 @@ public sealed class EndToEndFixture : IDisposable
             TextWriter.Null);
 
         // Held-out identities only, and another seed: no one in the video was trained on.
-        var videoSynth = SynthCommand.Create(new SynthOptions { Size = VideoSize, Seed = 12, ValidFraction = 1, OcclusionProbability = 0 }, new SynthCommand.Sources(), TextWriter.Null);
+        var videoSynth = SynthWriter.Create(new SynthOptions { Size = VideoSize, Seed = 12, ValidFraction = 1, OcclusionProbability = 0 }, new SynthWriter.Sources(), TextWriter.Null);
         VideoDir = Path.Combine(Dir, "video");
         SynthVideo.Write(videoSynth, VideoDir, VideoFrames, 30, Fov, index: 3, threads: 2, TextWriter.Null);
         Truth = LabelsFile.Read(Path.Combine(VideoDir, LabelsFile.FileName), new SkipReport(), strict: true);
 
         // A small face in a big frame: a tenth of 640 pixels, 8 pixels wide in a 128x128 input.
-        var farSynth = SynthCommand.Create(new SynthOptions { Size = 640, Seed = 13, ValidFraction = 1, OcclusionProbability = 0 }, new SynthCommand.Sources(), TextWriter.Null);
+        var farSynth = SynthWriter.Create(new SynthOptions { Size = 640, Seed = 13, ValidFraction = 1, OcclusionProbability = 0 }, new SynthWriter.Sources(), TextWriter.Null);
         FarVideoDir = Path.Combine(Dir, "far");
         SynthVideo.Write(farSynth, FarVideoDir, 90, 30, Fov, index: 1, threads: 2, TextWriter.Null, faceFraction: 0.1);
         FarTruth = LabelsFile.Read(Path.Combine(FarVideoDir, LabelsFile.FileName), new SkipReport(), strict: true);

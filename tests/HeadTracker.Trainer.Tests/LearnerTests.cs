@@ -18,8 +18,8 @@ public sealed class SmallSynthData : IDisposable
     public SmallSynthData()
     {
         Dir = Repo.NewTempDir("learner-data");
-        HeadSynthesizer synth = SynthCommand.Create(new SynthOptions { Size = 64, Seed = 5, ValidFraction = 0.25 }, new SynthCommand.Sources(), TextWriter.Null);
-        SynthCommand.Write(synth, Path.Combine(Dir, "set"), 320, 2, TextWriter.Null);
+        HeadSynthesizer synth = SynthWriter.Create(new SynthOptions { Size = 64, Seed = 5, ValidFraction = 0.25 }, new SynthWriter.Sources(), TextWriter.Null);
+        SynthWriter.Write(synth, Path.Combine(Dir, "set"), 320, 2, TextWriter.Null);
     }
 
     public string Dir { get; }

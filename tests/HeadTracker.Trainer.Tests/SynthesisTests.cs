@@ -11,7 +11,7 @@ namespace HeadTracking.Trainer.Tests;
 /// <summary>One generator for the class: building it detects and unwraps the photo faces.</summary>
 public sealed class SynthFixture
 {
-    internal HeadSynthesizer Synth { get; } = SynthCommand.Create(new SynthOptions { Size = 128, Seed = 11 }, new SynthCommand.Sources(), TextWriter.Null);
+    internal HeadSynthesizer Synth { get; } = SynthWriter.Create(new SynthOptions { Size = 128, Seed = 11 }, new SynthWriter.Sources(), TextWriter.Null);
 }
 
 public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
@@ -142,7 +142,7 @@ public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
         try
         {
             string output = Path.Combine(dir, "set");
-            SynthCommand.Write(fixture.Synth, output, 12, 2, TextWriter.Null);
+            SynthWriter.Write(fixture.Synth, output, 12, 2, TextWriter.Null);
             var skipped = new SkipReport();
             var labels = LabelsFile.Read(Path.Combine(output, LabelsFile.FileName), skipped, strict: true);
             Assert.Equal(12, labels.Count);

@@ -198,7 +198,7 @@ internal static class Program
     private static int Synth(int count)
     {
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        HeadSynthesizer synth = SynthCommand.Create(new SynthOptions { Size = 128, Seed = 1 }, new SynthCommand.Sources(), Console.Out);
+        HeadSynthesizer synth = SynthWriter.Create(new SynthOptions { Size = 128, Seed = 1 }, new SynthWriter.Sources(), Console.Out);
         for (int i = 0; i < 50; i++)
         {
             synth.Generate(i).Dispose();

@@ -1,6 +1,5 @@
 using System;
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using static HeadTracking.OptionValues;
 
 namespace HeadTracking.Trainer.Cli;

@@ -11,7 +11,7 @@ using OpenCvSharp;
 namespace HeadTracking.Trainer.Synthesis;
 
 /// <summary>Builds a <see cref="HeadSynthesizer"/> from the fetched data and writes data sets.</summary>
-internal static class SynthCommand
+internal static class SynthWriter
 {
     /// <summary>Where the generator's inputs come from; null means the fetched defaults.</summary>
     internal sealed record Sources(string? Faces = null, string? Backgrounds = null, string? Mesh = null, string? Detector = null);

@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Training;
+using static HeadTracking.Trainer.Cli.Options;
+
+namespace HeadTracking.Trainer.Cli;
+
+/// <summary>The options of train and lr-find, and how to read them.</summary>
+internal sealed class TrainOptionSet
+{
+    public DataOptionSet DataOptions { get; } = new();
+    public Option<string> Out { get; } = Text("--out", "Run folder: checkpoint/, metrics.jsonl, losses.png, results.png, model.onnx.");
+    public Option<string> Arch { get; } = Text("--arch", $"Backbone: {string.Join(", ", BackboneRegistry.Names)} (default blazeface).");
+    public Option<string> Heads { get; } = Text("--heads", $"Comma-separated heads: {string.Join(", ", ModelConfig.HeadKinds)} (default center).");
+    public Option<int> Epochs { get; } = Int("--epochs", "Epochs with every layer training.", 5, 0, 10_000);
+    public Option<int> FreezeEpochs { get; } = Int("--freeze-epochs", "Epochs with the backbone frozen first.", 1, 0, 10_000);
+    public Option<double> Lr { get; } = Number("--lr", "Base learning rate.", 2e-3, 1e-9, 10);
+    public Option<double> LrMult { get; } = Number("--lr-mult", "How much slower the first layers learn than the heads.", 100, 1, 1e6);
+    public Option<double> Wd { get; } = Number("--wd", "AdamW weight decay.", 0.01, 0, 1);
+    public Option<int> Batch { get; } = Int("--batch", "Batch size.", 32, 1, 4096);
+    public Option<int> Size { get; } = Int("--size", "Square input size (0: the backbone's default).", 0, 0, 1024);
+    public Option<string> Weights { get; } = Text("--weights", "Pretrained backbone weights, or 'none' (default: BlazeFace's for blazeface).");
+    public Option<string> LossWeights { get; } = Text("--loss-weights", "Loss weight per head kind, e.g. center=1,box=10.");
+    public Option<int> Patience { get; } = Int("--patience", "Stop after this many epochs without a better validation loss (0: never).", 0, 0);
+    public Option<int> Seed { get; } = Int("--seed", "Random seed.", 0);
+    public Option<int> Threads { get; } = Int("--threads", "Threads for TorchSharp.", Environment.ProcessorCount, 1, 256);
+    public Option<int> MaxBatches { get; } = Int("--max-batches", "Training batches per epoch at most (0: all).", 0, 0);
+    public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
+    public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
+    public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
+    public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
+    public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
+    public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map) or heatmap (soft-argmax over heat maps at stride 8). Default regress.");
+    public Option<string> PoseFrame { get; } = Text("--pose-frame", "pose head: ray (default: the rotation relative to the ray through the head centre, what a crop around the head shows; the runtime turns it into the camera's) or camera (in the camera's axes, as models before 2026-12-03).");
+    public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
+    public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
+    public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
+    public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
+    public Option<string> YRange { get; } = Text("--y-range", "center, keypoints and value heads: the output range LOW,HIGH (fastai's y_range; a sigmoid squashes into it).");
+    public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted), or flip (mirror images only).");
+
+    public void AddTo(Command c)
+    {
+        DataOptions.AddTo(c);
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        {
+            c.Options.Add(o);
+        }
+    }
+
+    public TrainRequest Read(ParseResult r, bool outRequired) => new()
+    {
+        Data = DataOptions.Read(r, r.GetValue(Seed)),
+        MultiLabel = r.GetValue(MultiLabel) && r.GetValue(SingleLabel)
+            ? throw new ArgumentException("options --multi-label and --single-label: give one")
+            : r.GetValue(MultiLabel) ? true : r.GetValue(SingleLabel) ? false : null,
+        YRange = r.GetValue(YRange) is { } y ? RangeOf(y) : null,
+        Arch = r.GetValue(Arch) ?? "blazeface",
+        Heads = CliArgs.List(r.GetValue(Heads) ?? "center"),
+        Size = r.GetValue(Size),
+        Weights = r.GetValue(Weights),
+        Out = r.GetValue(Out) ?? (outRequired ? throw new ArgumentException("option --out is required") : "lr-find"),
+        Export = r.GetValue(Export),
+        Resume = r.GetValue(Resume),
+        MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
+        MaskWidth = r.GetValue(MaskWidth),
+        PointLocator = r.GetValue(PointHead) is { } ph
+            ? ph is "regress" or "heatmap" ? ph : throw new ArgumentException($"option --point-head: '{ph}' is not regress or heatmap")
+            : null,
+        PoseFrame = r.GetValue(PoseFrame) is { } pf
+            ? pf is "ray" or "camera" ? pf : throw new ArgumentException($"option --pose-frame: '{pf}' is not ray or camera")
+            : null,
+        ValueLocator = r.GetValue(ValueHead) is { } vh
+            ? vh is "pooled" or "density" ? vh : throw new ArgumentException($"option --value-head: '{vh}' is not pooled or density")
+            : null,
+        Options = new TrainOptions
+        {
+            Epochs = r.GetValue(Epochs),
+            FreezeEpochs = r.GetValue(FreezeEpochs),
+            BatchSize = r.GetValue(Batch),
+            Lr = r.GetValue(Lr),
+            LrMult = r.GetValue(LrMult),
+            WeightDecay = r.GetValue(Wd),
+            Patience = r.GetValue(Patience),
+            Seed = r.GetValue(Seed),
+            Threads = r.GetValue(Threads),
+            MaxBatches = r.GetValue(MaxBatches),
+            LossWeights = r.GetValue(LossWeights) is { } w ? WeightsOf(w) : [],
+            Augment = AugmentOf(r.GetValue(NoAugment) ? "none" : r.GetValue(Augment) ?? "default"),
+            Threshold = r.GetValue(Threshold),
+        },
+    };
+
+        private static float[] RangeOf(string text)
+        {
+            string[] parts = CliArgs.List(text);
+            if (parts.Length == 2
+                && float.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out float lo)
+                && float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float hi)
+                && float.IsFinite(lo) && float.IsFinite(hi) && hi > lo)
+            {
+                return [lo, hi];
+            }
+
+            throw new ArgumentException($"option --y-range: '{text}' is not LOW,HIGH with LOW < HIGH");
+        }
+
+        private static AugmentOptions AugmentOf(string name) => name switch
+        {
+            "default" => new AugmentOptions(),
+            "none" => AugmentOptions.None,
+            // Geometry that keeps every object whole: flips and small rotations, no crop, zoom or shift.
+            "no-crop" => new AugmentOptions { CropProbability = 0, MaxZoom = 1, MaxShift = 0, MaxRotate = 10 },
+            // Mirror images only: for small, centred, upright objects (Fashion-MNIST), where any other
+            // change costs more than it teaches.
+            "flip" => AugmentOptions.None with { FlipProbability = 0.5 },
+            _ => throw new ArgumentException($"option --augment: '{name}' is not one of: default, none, no-crop, flip"),
+        };
+
+        private static Dictionary<string, double> WeightsOf(string text) =>
+            CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(
+                p => p.Length == 2 && ModelConfig.HeadKinds.Contains(p[0]) ? p[0] : throw new ArgumentException($"option --loss-weights: '{string.Join("=", p)}' is not KIND=WEIGHT with KIND one of {string.Join(", ", ModelConfig.HeadKinds)}"),
+                p => double.TryParse(p[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double w) && w >= 0 ? w : throw new ArgumentException($"option --loss-weights: weight '{p[1]}' is not a number"));
+}
