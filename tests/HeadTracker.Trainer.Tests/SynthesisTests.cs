@@ -199,7 +199,7 @@ public class TeacherBoxConventionTests(ITestOutputHelper output)
                 double w = x1 - x0, h = y1 - y0;
                 stats.Add([(((t[0] + t[2]) / 2) - ((x0 + x1) / 2)) / w, (((t[1] + t[3]) / 2) - ((y0 + y1) / 2)) / h, (t[2] - t[0]) / w, (t[3] - t[1]) / h]);
                 double[] converted = HeadSynthesizer.TeacherBox(x0, y0, x1, y1);
-                ious.Add(Training.Objective.Metrics.Iou([.. converted.Select(c => (float)c)], t));
+                ious.Add(Models.Heads.Kinds.BoxKind.Iou([.. converted.Select(c => (float)c)], t));
             }
         }
 

@@ -253,7 +253,7 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
         return Iou(a, (ReadOnlySpan<float>)bf);
     }
 
-    private static double Iou(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Training.Objective.Metrics.Iou(a, b);
+    private static double Iou(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Models.Heads.Kinds.BoxKind.Iou(a, b);
 
     /// <summary>FNV-1a: the same in every process (string.GetHashCode is not).</summary>
     private static int StableHash(string text)

@@ -88,7 +88,7 @@ internal sealed record HeadConfig
 /// </summary>
 internal sealed record ModelConfig
 {
-    public static readonly string[] HeadKinds = OutputKinds.Heads;
+    public static string[] HeadKinds => Models.Heads.Kinds.HeadKinds.Names;
 
     private static readonly JsonSerializerOptions s_json = new()
     {

@@ -5,6 +5,7 @@ using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Models.Heads;
+using HeadTracking.Trainer.Models.Heads.Kinds;
 using HeadTracking.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -87,17 +88,5 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
         };
     }
 
-    private static Head CreateHead(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Kind switch
-    {
-        "center" when h.Locator == "heatmap" => new HeatmapPointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
-        "keypoints" when h.Locator == "heatmap" => new HeatmapPointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
-        "center" => new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
-        "keypoints" => new PointHead(h.OutputName, backbone, h.KeypointNames ?? [.. Coordinates.BlazeFaceKeypoints], h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
-        "box" => new BoxHead(h.OutputName, backbone, trunk),
-        "pose" => new PoseHead(h.OutputName, backbone, trunk, h.Frame ?? "camera"),
-        "class" => new ClassHead(h.OutputName, backbone, h.ClassNames!, h.MultiLabel),
-        "mask" => new MaskHead(h.OutputName, backbone, h.Width ?? 32, h.Stride, h.ClassNames),
-        "value" => new ValueHead(h.OutputName, backbone, h.ValueNames!, h.ValueMean, h.ValueStd, h.YRange, h.Locator == "density", h.Width),
-        _ => throw new ArgumentException($"unknown head kind '{h.Kind}'"),
-    };
+    private static Head CreateHead(HeadConfig h, Backbone backbone, TrunkSize trunk) => HeadKinds.Of(h.Kind).Create(h, backbone, trunk);
 }

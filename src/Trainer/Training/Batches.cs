@@ -2,9 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Models.Heads.Kinds;
 using OpenCvSharp;
 
 namespace HeadTracking.Trainer.Training;
@@ -107,9 +109,8 @@ internal sealed class Batcher
     private readonly ModelConfig _config;
     private readonly Preprocessing _pre;
     private readonly string[] _classes;
-    private readonly int _keypoints;
     private readonly int[] _flipOrder;
-    private readonly int _maskClasses, _values;
+    private readonly BatchLayout _layout;
 
     public Batcher(IReadOnlyList<DataItem> items, ModelConfig config, Preprocessing preprocessing, IReadOnlyList<string> classes)
     {
@@ -117,11 +118,13 @@ internal sealed class Batcher
         _config = config;
         _pre = preprocessing;
         _classes = [.. classes];
-        string[]? names = config.Heads.FirstOrDefault(h => h.Kind == "keypoints")?.KeypointNames;
-        _keypoints = names?.Length ?? 6;
+        string[]? names = config.Heads.FirstOrDefault(h => h.Kind == OutputKinds.Keypoints)?.KeypointNames;
         _flipOrder = names == null ? Augment.BlazeFaceFlip : Augment.FlipOrder(names);
-        _maskClasses = config.Heads.FirstOrDefault(h => h.Kind == "mask")?.ClassNames?.Length ?? 0;
-        _values = config.Heads.FirstOrDefault(h => h.Kind == "value")?.ValueNames?.Length ?? 0;
+        _layout = new BatchLayout(
+            names?.Length ?? Conventions.KeypointNames.Length,
+            _classes,
+            config.Heads.FirstOrDefault(h => h.Kind == OutputKinds.Mask)?.ClassNames?.Length ?? 0,
+            config.Heads.FirstOrDefault(h => h.Kind == OutputKinds.Value)?.ValueNames?.Length ?? 0);
     }
 
     public int Count => _items.Count;
@@ -149,7 +152,7 @@ internal sealed class Batcher
     public Batch Build(int[] indices, AugmentOptions augment, int seed)
     {
         int s = _pre.Height;
-        var batch = new Batch(indices.Length, s, _keypoints, _classes.Length, _values);
+        var batch = new Batch(indices.Length, s, _layout.Keypoints, _classes.Length, _layout.Values);
         var rng = new Random(seed);
         for (int i = 0; i < indices.Length; i++)
         {
@@ -158,7 +161,7 @@ internal sealed class Batcher
             using Mat? mask = item.Label.Mask is { } m ? ReadMask(m) : null;
             HeadLabel label = item.Label with { Width = image.Width, Height = image.Height };
             // Beyond the image a head-or-not mask is background; a class mask is unlabelled there.
-            using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _flipOrder, maskBorder: _maskClasses > 0 ? 255 : 0);
+            using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _flipOrder, maskBorder: _layout.MaskClasses > 0 ? 255 : 0);
             Fill(batch, i, a);
         }
 
@@ -207,98 +210,10 @@ internal sealed class Batcher
             }
         }
 
-        if (l.CenterNorm is { } cn)
+        // Targets of every kind (a head reads only its own): what each kind takes from the label.
+        foreach (HeadKind kind in HeadKinds.All)
         {
-            b.Center[i * 2] = (float)cn[0];
-            b.Center[(i * 2) + 1] = (float)cn[1];
-            b.CenterWeight[i] = 1;
-        }
-
-        if (l.Keypoints is { } k && k.Length == _keypoints)
-        {
-            for (int j = 0; j < k.Length; j++)
-            {
-                b.Keypoints[(((i * _keypoints) + j) * 2)] = (float)((2 * k[j][0] / s) - 1);
-                b.Keypoints[(((i * _keypoints) + j) * 2) + 1] = (float)((2 * k[j][1] / s) - 1);
-                bool inside = k[j][0] >= 0 && k[j][1] >= 0 && k[j][0] < s && k[j][1] < s;
-                b.KeypointWeight[(i * _keypoints) + j] = inside ? 1 : 0;
-            }
-        }
-
-        if (l.Box is { } box)
-        {
-            for (int j = 0; j < 4; j++)
-            {
-                b.Box[(i * 4) + j] = (float)Math.Clamp(box[j] / s, 0, 1);
-            }
-
-            b.BoxWeight[i] = 1;
-        }
-
-        if (l.Pose is { } pose)
-        {
-            // The ray through the head centre, from the (moved) centre and camera of the label.
-            double rx = 0, ry = 0;
-            if (l.Center is { } c && l.Intrinsics is { } cam && cam[0] > 0 && cam[1] > 0)
-            {
-                (rx, ry) = ((c[0] - cam[2]) / cam[0], (c[1] - cam[3]) / cam[1]);
-            }
-
-            Span<double> apparent = stackalloc double[9];
-            Runtime.Pose.Rotation.CameraToRay(pose.Rotation, rx, ry, apparent);
-            for (int j = 0; j < 9; j++)
-            {
-                b.Rotation[(i * 9) + j] = (float)pose.Rotation[j];
-                b.RayRotation[(i * 9) + j] = (float)apparent[j];
-            }
-
-            b.Ray[i * 2] = (float)rx;
-            b.Ray[(i * 2) + 1] = (float)ry;
-            b.PoseWeight[i] = 1;
-        }
-
-        if (a.Mask != null)
-        {
-            byte* m = (byte*)a.Mask.DataPointer;
-            long step = a.Mask.Step();
-            for (int y = 0; y < s; y++)
-            {
-                for (int x = 0; x < s; x++)
-                {
-                    byte v = m[(y * step) + x];
-                    b.Mask[(i * plane) + (y * s) + x] = _maskClasses > 0 ? (v < _maskClasses ? v : -1) : v > 127 ? 1 : 0;
-                }
-            }
-
-            b.MaskWeight[i] = 1;
-        }
-        else if (_maskClasses > 0)
-        {
-            Array.Fill(b.Mask, -1f, i * plane, plane);
-        }
-
-        if (l.Values is { } values && values.Length == _values && _values > 0)
-        {
-            for (int j = 0; j < _values; j++)
-            {
-                b.Values[(i * _values) + j] = (float)values[j];
-            }
-
-            b.ValueWeight[i] = 1;
-        }
-
-        if (l.Classes is { Length: > 0 } classes && _classes.Length > 0)
-        {
-            foreach (string c in classes)
-            {
-                int index = Array.IndexOf(_classes, c);
-                if (index >= 0)
-                {
-                    b.ClassTargets[(i * _classes.Length) + index] = 1;
-                }
-            }
-
-            b.ClassWeight[i] = 1;
+            kind.Fill(b, i, a, _layout);
         }
     }
 }
