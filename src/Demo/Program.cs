@@ -1,7 +1,6 @@
 using System;
 using System.Globalization;
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
 using HeadTracking.Demo.Rendering;

@@ -9,7 +9,6 @@ using System.Threading;
 using HeadTracking.Runtime;
 using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Synthesis;
-using HeadTracking.Trainer.Training;
 using OpenCvSharp;
 
 namespace HeadTracking.Bench;

@@ -17,6 +17,11 @@ internal static class Conventions
     /// <summary>Where each of <see cref="KeypointNames"/> comes from in a mirrored image.</summary>
     public static readonly int[] KeypointFlip = FlipOrder(KeypointNames);
 
+    /// <summary>The head centre in the head frame (cm, MediaPipe's canonical face mesh: x toward the
+    /// left ear, y down, z toward the back of the head): the middle of the skull. The synthesizer
+    /// labels it, the teacher fits it, the centre head learns it, and a pose's position is this point's.</summary>
+    public static readonly (float X, float Y, float Z) HeadCentre = (0f, -2f, 5f);
+
     /// <summary>An adult face's width (between the ear roots) in cm, the runtime's default scale for distance.</summary>
     public const double FaceWidthCm = 15.3;
 

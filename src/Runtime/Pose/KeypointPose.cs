@@ -33,9 +33,8 @@ internal sealed class KeypointPose
         ["left_ear"] = new(7.664f, -0.673f, 2.436f),
     };
 
-    /// <summary>The head centre in the head frame (cm): the middle of the skull, the point the
-    /// centre head is trained on. The pose's position is this point's.</summary>
-    public static readonly Point3f HeadCentre = new(0f, -2f, 5f);
+    /// <summary><see cref="Conventions.HeadCentre"/>, for OpenCV.</summary>
+    public static readonly Point3f HeadCentre = new(Conventions.HeadCentre.X, Conventions.HeadCentre.Y, Conventions.HeadCentre.Z);
 
     private const int Epnp = 1, MaxIterations = 20;
     private readonly Point3f[] _object;

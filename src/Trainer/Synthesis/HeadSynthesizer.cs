@@ -67,8 +67,8 @@ internal sealed record SynthScene(double Yaw, double Pitch, double Roll, double 
 /// </summary>
 internal sealed class HeadSynthesizer
 {
-    /// <summary>The skull's centre in the head frame (cm): the labelled head centre.</summary>
-    public static readonly (float X, float Y, float Z) HeadCentre = (0f, -2f, 5f);
+    /// <summary>The skull's centre in the head frame (cm): the labelled head centre (<see cref="Conventions.HeadCentre"/>).</summary>
+    public static readonly (float X, float Y, float Z) HeadCentre = Conventions.HeadCentre;
 
     /// <summary>What each value of <see cref="SynthSample.Parts"/> is: the segmentation classes
     /// the renderer knows exactly ("hair" is the skull: hair and scalp).</summary>

@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using HeadTracking.Runtime.Pose;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Models.Heads.Kinds;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace HeadTracking.Trainer.Training;
 

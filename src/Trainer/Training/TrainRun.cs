@@ -5,10 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using HeadTracking.Trainer.Data;
-using HeadTracking.Trainer.Data.Loaders;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Onnx;
-using OpenCvSharp;
 using static TorchSharp.torch;
 
 namespace HeadTracking.Trainer.Training;

@@ -5,7 +5,6 @@ using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Training;
-using OpenCvSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
