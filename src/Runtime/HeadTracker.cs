@@ -49,7 +49,7 @@ public sealed class HeadTracker : IDisposable
     private readonly PushedFrameSource? _pushed;
     private readonly LatestResult _latest = new();
     private readonly FrameTap _tap = new();
-    private SteppedFrameSource? _stepped;
+    private volatile SteppedFrameSource? _stepped; // StepFrames: set by Start, released by Step from any thread
     private readonly PoseSmoother _smoother; // made here, so Recenter works before Start too
     private volatile FrameProcessor? _processor; // one frame's work, from Start on; read by any thread
     private Thread? _worker;
