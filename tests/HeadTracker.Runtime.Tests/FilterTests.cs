@@ -1,5 +1,5 @@
-using HeadTracking.Runtime;
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using HeadTracking.Runtime.Smoothing;
 
@@ -112,6 +112,40 @@ public class FilterTests
         }
 
         Assert.InRange(lagHeld - lagBare, 0.59, 0.61);
+    }
+
+    [Theory]
+    [InlineData(20, 86, 367)] // the README's figures for the defaults, at 30 frames/s
+    [InlineData(5, 239, 567)]
+    [InlineData(60, 38, 233)]
+    public void The_default_rotation_filter_follows_a_turn_as_the_README_says_and_settles_slower_than_the_old_one(double degreesPerSecond, double lagMs, double settleMs)
+    {
+        // A 30 deg turn at constant speed from rest, then still, at 30 frames/s, through the filter
+        // a tracker with default options builds for yaw (One Euro, then the hold band), beside the
+        // defaults before 2026-12-05 (One Euro from 1 Hz, hold 0.5 deg): the trade the new ones make.
+        var defaults = new HeadTrackerOptions { ModelPath = "m.onnx" };
+        (double Lag, double Settle, double Offset) Run(double minCutoff, double hold)
+        {
+            const double dt = 1.0 / 30;
+            var f = new HoldFilter(new OneEuroFilter(minCutoff, defaults.Beta, defaults.DerivativeCutoff), hold);
+            int moving = (int)Math.Round(30 / degreesPerSecond / dt);
+            var output = new List<double>();
+            for (int i = 0; i < moving + 90; i++)
+            {
+                output.Add(f.Filter(Math.Min(i, moving) * degreesPerSecond * dt, dt));
+            }
+
+            double atStop = ((moving - 1) * degreesPerSecond * dt) - output[moving - 1];
+            int settled = Enumerable.Range(moving, 90).First(k => Math.Abs(output[k] - output[^1]) < 0.05);
+            return (atStop / degreesPerSecond * 1000, (settled - moving) * dt * 1000, 30 - output[^1]);
+        }
+
+        (double lag, double settle, double offset) = Run(defaults.MinCutoff, defaults.RotationHoldDegrees);
+        (double oldLag, double oldSettle, _) = Run(1, 0.5);
+        string seen = $"lag {lag:F0} ms (was {oldLag:F0}), settles in {settle:F0} ms (was {oldSettle:F0}), rests {offset:F2} deg short";
+        Assert.True(Math.Abs(lag - lagMs) <= 5 && Math.Abs(settle - settleMs) <= 5, seen);
+        Assert.InRange(offset, 0, defaults.RotationHoldDegrees + 0.01); // at most the band short
+        Assert.True(lag <= 1.35 * oldLag && settle > oldSettle, seen);
     }
 
     [Theory]

@@ -131,7 +131,8 @@ internal static class Program
         var model = Text("--model", "The HeadTracker ONNX model (default: models/headtracker-default.onnx).");
         var photo = Text("--photo", "The real photo moved along the path (default: the fetched faces/sample6.jpg).");
         var sigma = Number("--sigma", "Camera noise: Gaussian sigma in grey levels.", 2, 0, 50);
-        var seed = Int("--seed", "Seed of the noise.", 15, 0);
+        var seed = Int("--seed", "Seed of the noise (the first; further draws take the next seeds).", 15, 0);
+        var draws = Int("--draws", "Noise draws of the still phase, one seed each: the figures are their mean and worst (one draw swings the filtered jitter by a factor of 3).", 4, 1, 100);
         var minCutoff = Optional("--min-cutoff", "One Euro minimum cutoff, Hz (default: HeadTrackerOptions').", 0.001, 100);
         var beta = Optional("--beta", "One Euro speed coefficient (default: HeadTrackerOptions').", 0, 100);
         var dcutoff = Optional("--dcutoff", "One Euro derivative cutoff, Hz (default: HeadTrackerOptions').", 0.001, 100);
@@ -144,7 +145,7 @@ internal static class Program
             "noise (raw and filtered jitter, deg and px), and the photo rolling, zooming and drifting along a known path (roll error, yaw/pitch " +
             "wander, centre error, lag).")
         {
-            model, photo, sigma, seed, minCutoff, beta, dcutoff, deadband, holdDeg, holdCm, output,
+            model, photo, sigma, seed, draws, minCutoff, beta, dcutoff, deadband, holdDeg, holdCm, output,
         };
         c.SetAction(r => Stability.Run(new StabilityOptions
         {
@@ -152,6 +153,7 @@ internal static class Program
             Photo = r.GetValue(photo),
             Sigma = r.GetValue(sigma),
             Seed = r.GetValue(seed),
+            Draws = r.GetValue(draws),
             MinCutoff = r.GetValue(minCutoff),
             Beta = r.GetValue(beta),
             DerivativeCutoff = r.GetValue(dcutoff),

@@ -24,6 +24,9 @@ internal sealed record StabilityOptions
 
     public int Seed { get; init; } = 15;
 
+    /// <summary>Noise draws of the still phase, seeds <see cref="Seed"/> on.</summary>
+    public int Draws { get; init; } = 4;
+
     public double? MinCutoff { get; init; }
 
     public double? Beta { get; init; }
@@ -45,7 +48,8 @@ internal sealed record StabilityOptions
 /// at 30 per second as a camera delivers them. The clip is a real photo (<see cref="PhotoVideo"/>):
 /// (1) 45 byte-identical frames: how much the raw pose still changes once the crop has settled
 /// (frame 10 on); (2) 150 frames of the same picture under camera noise (Gaussian, sigma 2 grey
-/// levels, fixed seed): the spread of the raw and filtered pose over the last 90; (3) 300 frames
+/// levels, one fixed seed per draw, four draws): the spread of the raw and filtered pose over the
+/// last 90, mean and worst of the draws; (3) 300 frames
 /// of the photo rolling (±12 deg), zooming and drifting along a known path: roll error against the
 /// path, yaw and pitch wander (the truth never turns), centre error, and the filter's lag.
 /// </summary>
@@ -81,23 +85,37 @@ internal static class Stability
         double change = settled.Count == 0 ? double.NaN : settled.Max(f => f.Raw.Zip(settled[0].Raw).Max(p => Math.Abs(p.First - p.Second)));
         int validIdentical = identical.Count(f => f.Valid);
 
-        // (2) The same picture under camera noise.
-        var random = new Random(o.Seed);
-        var noisyFrames = new List<Mat>();
-        for (int i = 0; i < 150; i++)
+        // (2) The same picture under camera noise, one draw per seed (the first draw's frames are
+        //     the ones written, and its rest pose is the moving phase's zero).
+        double f0 = Conventions.FocalPixels(clip.Width, options.HorizontalFovDegrees);
+        var draws = new List<(int Seed, int Frames, double RawDeg, double RawPx, double FiltDeg, double FiltPx)>();
+        List<Frame> noisy = [], window = [];
+        for (int d = 0; d < o.Draws; d++)
         {
-            noisyFrames.Add(Noisy(clean, random, o.Sigma));
+            var random = new Random(o.Seed + d);
+            var noisyFrames = new List<Mat>();
+            for (int i = 0; i < 150; i++)
+            {
+                noisyFrames.Add(Noisy(clean, random, o.Sigma));
+            }
+
+            List<Frame> drawn = Track(noisyFrames, options, Path.Combine(o.Out, d == 0 ? "stability-noisy.jsonl" : $"stability-noisy-{o.Seed + d}.jsonl"));
+            noisyFrames.ForEach(m => m.Dispose());
+            List<Frame> last = [.. drawn.Where(f => f.Index >= 60 && f.Valid)];
+            (double deg, double px) Spread(Func<Frame, double[]> pose) => last.Count < 2 ? (double.NaN, double.NaN) :
+                (new[] { 3, 4, 5 }.Max(k => Sd(last.Select(f => pose(f)[k]))),
+                 Math.Max(Sd(last.Select(f => f0 * pose(f)[0] / pose(f)[2])), Sd(last.Select(f => f0 * pose(f)[1] / pose(f)[2]))));
+            (double drawRawDeg, double drawRawPx) = Spread(f => f.Raw);
+            (double drawFiltDeg, double drawFiltPx) = Spread(f => f.Filtered);
+            draws.Add((o.Seed + d, last.Count, drawRawDeg, drawRawPx, drawFiltDeg, drawFiltPx));
+            if (d == 0)
+            {
+                (noisy, window) = (drawn, last);
+            }
         }
 
-        List<Frame> noisy = Track(noisyFrames, options, Path.Combine(o.Out, "stability-noisy.jsonl"));
-        noisyFrames.ForEach(m => m.Dispose());
-        List<Frame> window = [.. noisy.Where(f => f.Index >= 60 && f.Valid)];
-        double f0 = Conventions.FocalPixels(clip.Width, options.HorizontalFovDegrees);
-        (double deg, double px) Spread(Func<Frame, double[]> pose) => window.Count < 2 ? (double.NaN, double.NaN) :
-            (new[] { 3, 4, 5 }.Max(k => Sd(window.Select(f => pose(f)[k]))),
-             Math.Max(Sd(window.Select(f => f0 * pose(f)[0] / pose(f)[2])), Sd(window.Select(f => f0 * pose(f)[1] / pose(f)[2]))));
-        (double rawDeg, double rawPx) = Spread(f => f.Raw);
-        (double filtDeg, double filtPx) = Spread(f => f.Filtered);
+        (double rawDeg, double rawPx, double filtDeg, double filtPx) = (draws.Average(x => x.RawDeg), draws.Average(x => x.RawPx), draws.Average(x => x.FiltDeg), draws.Average(x => x.FiltPx));
+        (double worstDeg, double worstPx) = (draws.Max(x => x.FiltDeg), draws.Max(x => x.FiltPx));
         double rollAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[5]);
         double yawAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[3]);
         double pitchAtRest = window.Count == 0 ? double.NaN : window.Average(f => f.Filtered[4]);
@@ -136,7 +154,13 @@ internal static class Stability
         log.WriteLine();
         log.WriteLine(Fmt("frames dropped    {0} of {1} (the worker was busy; results are matched to frames by order)", 45 + 150 + 300 - identical.Count - noisy.Count - path.Count, 45 + 150 + 300));
         log.WriteLine(Fmt("identical frames  {0}/45 tracked; raw pose change after frame 10: {1:G3} (target 0)", validIdentical, change));
-        log.WriteLine(Fmt("noisy still head  sigma {0} grey levels, {1} frames measured: raw {2:F3} deg, {3:F3} px; filtered {4:F3} deg, {5:F3} px (targets 0.1 deg, 0.2 px)", o.Sigma, window.Count, rawDeg, rawPx, filtDeg, filtPx));
+        log.WriteLine(Fmt("noisy still head  sigma {0} grey levels, {1} draws (seeds {2}-{3}) of {4} frames measured: raw {5:F3} deg, {6:F3} px; filtered {7:F3} deg, {8:F3} px, worst draw {9:F3} deg, {10:F3} px (targets 0.1 deg, 0.2 px)",
+            o.Sigma, draws.Count, o.Seed, o.Seed + draws.Count - 1, window.Count, rawDeg, rawPx, filtDeg, filtPx, worstDeg, worstPx));
+        foreach (var x in draws)
+        {
+            log.WriteLine(Fmt("  seed {0,-4} raw {1:F3} deg, {2:F3} px; filtered {3:F3} deg, {4:F3} px", x.Seed, x.RawDeg, x.RawPx, x.FiltDeg, x.FiltPx));
+        }
+
         log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px (head centre at rest {7:F0}, {8:F0} px from the face box's)", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre, ox, oy));
 
         string json = Path.Combine(o.Out, "stability.json");
@@ -148,7 +172,12 @@ internal static class Stability
             filter = new { min_cutoff = options.MinCutoff, beta = options.Beta, derivative_cutoff = options.DerivativeCutoff, hold_deg = options.RotationHoldDegrees, hold_cm = options.PositionHoldCm },
             crop_deadband = options.CropDeadband,
             identical = new { frames = 45, tracked = validIdentical, raw_change = change },
-            noisy = new { sigma = o.Sigma, frames = window.Count, raw_deg = rawDeg, raw_px = rawPx, filtered_deg = filtDeg, filtered_px = filtPx },
+            noisy = new
+            {
+                sigma = o.Sigma, frames = window.Count, raw_deg = rawDeg, raw_px = rawPx, filtered_deg = filtDeg, filtered_px = filtPx,
+                worst_filtered_deg = worstDeg, worst_filtered_px = worstPx,
+                draws = draws.Select(x => new { seed = x.Seed, frames = x.Frames, raw_deg = x.RawDeg, raw_px = x.RawPx, filtered_deg = x.FiltDeg, filtered_px = x.FiltPx }).ToArray(),
+            },
             moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre, centre_offset_at_rest = new[] { ox, oy } },
         };
         File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
