@@ -53,11 +53,12 @@ internal sealed record Augmented(Mat Image, Mat? Mask, HeadLabel Label, bool Fli
 }
 
 /// <summary>
-/// Augmentation that moves the labels with the pixels. Every geometric change is one affine warp
-/// (letterbox to the output size, random crop, zoom, shift, in-plane rotation, flip) applied to the
-/// image, the mask and every coordinate; a flip swaps left and right keypoints and negates yaw and
-/// roll; an in-plane rotation turns the pose about the camera axis; intrinsics follow the warp, so
-/// the 3D labels stay exact. Colour changes leave labels alone. Thread-safe (no shared state).
+/// Augmentation that moves the labels with the pixels. The letterbox is the runtime's
+/// (<see cref="InputTransform"/>: an area resize to the fitted size), then zoom, shift, in-plane
+/// rotation and flip are one affine warp of it (a random crop instead folds the letterbox into that
+/// one warp); the image, the mask and every coordinate move by the same affine; a flip swaps left
+/// and right keypoints and negates yaw and roll; an in-plane rotation turns the pose about the
+/// camera axis; intrinsics follow the warp, so the 3D labels stay exact. Colour changes leave labels alone. Thread-safe (no shared state).
 /// </summary>
 internal static class Augment
 {
