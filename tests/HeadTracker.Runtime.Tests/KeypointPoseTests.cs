@@ -1,4 +1,5 @@
 using System;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Detection;
 using HeadTracking.Runtime.Pose;
 using OpenCvSharp;
@@ -23,7 +24,7 @@ public class KeypointPoseTests
         var result = new float[12];
         for (int i = 0; i < 6; i++)
         {
-            Point3f p = KeypointPose.GenericFace[FaceDetections.KeypointNames[i]];
+            Point3f p = KeypointPose.GenericFace[Conventions.KeypointNames[i]];
             double x = (r[0] * p.X) + (r[1] * p.Y) + (r[2] * p.Z) + tx;
             double y = (r[3] * p.X) + (r[4] * p.Y) + (r[5] * p.Z) + ty;
             double z = (r[6] * p.X) + (r[7] * p.Y) + (r[8] * p.Z) + tz;
@@ -41,7 +42,7 @@ public class KeypointPoseTests
     [InlineData(10, 20, 0, 3, 2, 90)]
     public void Recovers_the_pose_and_position_of_projected_keypoints(double yaw, double pitch, double roll, double x, double y, double z)
     {
-        var solver = KeypointPose.For(FaceDetections.KeypointNames)!;
+        var solver = KeypointPose.For(Conventions.KeypointNames)!;
         float[] keypoints = Project(yaw, pitch, roll, (x, y, z));
         var r = new double[9];
         Assert.True(solver.Solve(keypoints, Width, Height, Fov, r, out var centre));
@@ -57,7 +58,7 @@ public class KeypointPoseTests
     [Fact]
     public void Follows_a_moving_head_from_its_last_solution_allocating_nothing()
     {
-        var solver = KeypointPose.For(FaceDetections.KeypointNames)!;
+        var solver = KeypointPose.For(Conventions.KeypointNames)!;
         var r = new double[9];
         var frames = new float[200][];
         for (int i = 0; i < frames.Length; i++)
@@ -85,7 +86,7 @@ public class KeypointPoseTests
     [Fact]
     public void Non_finite_keypoints_and_too_few_known_names_give_no_pose()
     {
-        var solver = KeypointPose.For(FaceDetections.KeypointNames)!;
+        var solver = KeypointPose.For(Conventions.KeypointNames)!;
         float[] keypoints = Project(0, 0, 0, (0, 0, 60));
         keypoints[3] = float.NaN;
         Assert.False(solver.Solve(keypoints, Width, Height, Fov, new double[9], out _));

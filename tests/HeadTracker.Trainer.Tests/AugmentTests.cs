@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Synthesis;
 using OpenCvSharp;
@@ -46,7 +47,7 @@ public class AugmentTests(SynthFixture fixture) : IClassFixture<SynthFixture>
                     continue; // warped out of the frame
                 }
 
-                int mark = a.Flipped ? Augment.BlazeFaceFlip[k] : k;
+                int mark = a.Flipped ? Conventions.KeypointFlip[k] : k;
                 Vec3b colour = a.Image.At<Vec3b>((int)p[1], (int)p[0]);
                 Scalar want = s_marks[mark];
                 int d = Math.Abs(colour.Item0 - (int)want.Val0) + Math.Abs(colour.Item1 - (int)want.Val1) + Math.Abs(colour.Item2 - (int)want.Val2);

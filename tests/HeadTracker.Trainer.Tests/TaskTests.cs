@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Tests;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Synthesis;
@@ -366,9 +367,9 @@ public sealed class TaskTests : IDisposable
     [Fact]
     public void Keypoint_names_from_a_points_csv_reach_the_model_and_mirror_left_and_right()
     {
-        Assert.Equal([1, 0, 2], Augment.FlipOrder(["left_eye", "right_eye", "nose"]));
-        Assert.Equal([1, 0, 2, 3], Augment.FlipOrder(["L_ear", "R_ear", "chin", "Leftover"]));
-        Assert.Equal(Augment.BlazeFaceFlip, Augment.FlipOrder(Runtime.Detection.FaceDetections.KeypointNames.ToArray()));
+        Assert.Equal([1, 0, 2], Conventions.FlipOrder(["left_eye", "right_eye", "nose"]));
+        Assert.Equal([1, 0, 2, 3], Conventions.FlipOrder(["L_ear", "R_ear", "chin", "Leftover"]));
+        Assert.Equal([1, 0, 2, 3, 5, 4], Conventions.FlipOrder(Conventions.KeypointNames)); // BlazeFace's six mirrored
 
         string root = Path.Combine(_dir, "points");
         Directory.CreateDirectory(root);

@@ -5,6 +5,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using HeadTracking.Runtime;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Detection;
 using HeadTracking.Runtime.Inference;
 using HeadTracking.Runtime.Pose;
@@ -70,7 +71,7 @@ public class PostprocessBenchmarks
     private readonly HeadOutputs _outputs = new();
     private readonly OneEuroFilter _filter = new(1.0, 0.05, 1.0);
     private readonly TrackingResult _from = new(), _to = new();
-    private readonly KeypointPose _pose = Runtime.Pose.KeypointPose.For(FaceDetections.KeypointNames)!;
+    private readonly KeypointPose _pose = Runtime.Pose.KeypointPose.For(Conventions.KeypointNames)!;
     private readonly float[] _keypoints = [285, 250, 323, 248, 304, 280, 304, 300, 250, 255, 358, 252];
     private readonly double[] _rotation = new double[9];
     private double _t;

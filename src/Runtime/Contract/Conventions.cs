@@ -11,7 +11,7 @@ namespace HeadTracking.Runtime.Contract;
 /// </summary>
 internal static class Conventions
 {
-    /// <summary>BlazeFace's six keypoints, in its order: the default keypoints of a model.</summary>
+    /// <summary>BlazeFace's six keypoints, in its order: the default keypoints of a model. "Right" is the subject's right.</summary>
     public static readonly string[] KeypointNames = ["right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear"];
 
     /// <summary>Where each of <see cref="KeypointNames"/> comes from in a mirrored image.</summary>

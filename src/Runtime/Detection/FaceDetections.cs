@@ -11,8 +11,6 @@ internal sealed class FaceDetections
     /// <summary>Keypoints per face, in BlazeFace's order.</summary>
     public const int KeypointCount = 6;
 
-    /// <summary>Names of the keypoints, in order. "Right" is the subject's right.</summary>
-    public static readonly string[] KeypointNames = Contract.Conventions.KeypointNames;
 
     public FaceDetections(int capacity = 16)
     {

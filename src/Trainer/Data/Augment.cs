@@ -62,12 +62,6 @@ internal sealed record Augmented(Mat Image, Mat? Mask, HeadLabel Label, bool Fli
 /// </summary>
 internal static class Augment
 {
-    /// <summary>BlazeFace order: right eye, left eye, nose, mouth, right ear, left ear.</summary>
-    public static readonly int[] BlazeFaceFlip = Conventions.KeypointFlip;
-
-    /// <inheritdoc cref="Conventions.FlipOrder"/>
-    public static int[] FlipOrder(IReadOnlyList<string> names) => Conventions.FlipOrder(names);
-
     /// <param name="maskBorder">The mask value beyond the image (0: background; 255: not labelled).</param>
     public static Augmented Apply(Mat image, Mat? mask, HeadLabel label, int size, AugmentOptions o, Random rng, int[]? flipOrder = null, int maskBorder = 0)
     {
@@ -133,7 +127,7 @@ internal static class Augment
         }
 
         Colour(outImage, o, rng);
-        HeadLabel moved = Move(label, size, a, b, c, d, e, f, flip, theta, flipOrder ?? BlazeFaceFlip);
+        HeadLabel moved = Move(label, size, a, b, c, d, e, f, flip, theta, flipOrder ?? Conventions.KeypointFlip);
         return new Augmented(outImage, outMask, moved, flip);
     }
 

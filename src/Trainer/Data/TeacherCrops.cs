@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Detection;
 using OpenCvSharp;
 
@@ -201,7 +202,7 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
         File.WriteAllBytes(Path.Combine(outDir, file), jpeg);
         if (photoLabel != null)
         {
-            HeadLabel moved = Augment.Move(photoLabel, s, cos, -sin, tx, sin, cos, ty, flip: false, a, Augment.BlazeFaceFlip);
+            HeadLabel moved = Augment.Move(photoLabel, s, cos, -sin, tx, sin, cos, ty, flip: false, a, Conventions.KeypointFlip);
             PoseLabel p = moved.Pose!;
             return moved with
             {

@@ -119,7 +119,7 @@ internal sealed class Batcher
         _pre = preprocessing;
         _classes = [.. classes];
         string[]? names = config.Heads.FirstOrDefault(h => h.Kind == OutputKinds.Keypoints)?.KeypointNames;
-        _flipOrder = names == null ? Augment.BlazeFaceFlip : Augment.FlipOrder(names);
+        _flipOrder = names == null ? Conventions.KeypointFlip : Conventions.FlipOrder(names);
         _layout = new BatchLayout(
             names?.Length ?? Conventions.KeypointNames.Length,
             _classes,

@@ -89,30 +89,45 @@ internal sealed class ExportedModel : IDisposable
     public string[] Classes => Manifest.Outputs.FirstOrDefault(o => o.Kind == OutputKinds.Class)?.ClassNames ?? [];
 
     /// <summary>Each batch of <paramref name="items"/> (labels letterboxed, not augmented, in order)
-    /// with every head's output as a flat array, in head order: each image run by the runtime.</summary>
+    /// with every head's output as a flat array, in head order: each image decoded once and run by the runtime.</summary>
     /// <exception cref="InvalidDataException">The runtime's decoded head centre or keypoints are not
     /// where the trainer's reading of the same outputs puts them (train/serve drift).</exception>
     public IEnumerable<(Batch Batch, float[][] Outputs)> Predict(IReadOnlyList<DataItem> items, int batchSize)
     {
-        var batcher = new Batcher(items, Config, Preprocessing, Classes);
-        int next = 0;
         int heads = Manifest.Outputs.Count;
-        foreach (Batch batch in batcher.Epoch(batchSize, 0, 0, AugmentOptions.None, shuffle: false))
+        for (int start = 0; start < items.Count; start += batchSize)
         {
+            int count = Math.Min(batchSize, items.Count - start);
+            var images = new Mat[count];
             var outputs = new float[heads][];
-            for (int i = 0; i < batch.Count; i++)
+            Batch batch;
+            try
             {
-                DataItem item = items[next++];
-                using Mat image = item.Load();
-                _model.Run(image, _decoded);
-                for (int h = 0; h < heads; h++)
+                for (int i = 0; i < count; i++)
                 {
-                    ReadOnlySpan<float> one = _model.LastOutput(h);
-                    outputs[h] ??= new float[one.Length * batch.Count];
-                    one.CopyTo(outputs[h].AsSpan(i * one.Length));
+                    DataItem item = items[start + i];
+                    images[i] = item.Load();
+                    _model.Run(images[i], _decoded);
+                    for (int h = 0; h < heads; h++)
+                    {
+                        ReadOnlySpan<float> one = _model.LastOutput(h);
+                        outputs[h] ??= new float[one.Length * count];
+                        one.CopyTo(outputs[h].AsSpan(i * one.Length));
+                    }
+
+                    CheckDecoded(item, images[i].Width, images[i].Height);
                 }
 
-                CheckDecoded(item, image.Width, image.Height);
+                // The labels, letterboxed as validation batches are, from the images decoded above.
+                List<DataItem> decoded = [.. images.Select((image, i) => items[start + i] with { Pixels = image.Clone })];
+                batch = new Batcher(decoded, Config, Preprocessing, Classes).Build([.. Enumerable.Range(0, count)], AugmentOptions.None, seed: 0);
+            }
+            finally
+            {
+                foreach (Mat? image in images)
+                {
+                    image?.Dispose();
+                }
             }
 
             yield return (batch, outputs);

@@ -118,5 +118,4 @@ internal static class Coordinates
     public static string Normalized(float lo, float hi) =>
         FormattableString.Invariant($"normalized [-1,1] over the model input (after letterboxing), x to the right, y down; values in [{lo:0.###},{hi:0.###}]");
 
-    public static IReadOnlyList<string> BlazeFaceKeypoints { get; } = Runtime.Contract.Conventions.KeypointNames;
 }
