@@ -63,11 +63,13 @@ public sealed class StableCropTests : IDisposable
     [Fact]
     public void Byte_identical_frames_of_a_real_face_give_identical_results_once_the_crop_has_settled()
     {
+        // Three seconds: the default filter (One Euro from 0.2 Hz) takes about that long to come to
+        // rest on the settled raw pose (in 1.5 s its last steps were still near 1e-3).
         using Mat frame = Scene();
-        var frames = Enumerable.Repeat(frame, 45).ToArray();
+        var frames = Enumerable.Repeat(frame, 90).ToArray();
 
         List<Record> steady = Track(frames, Options(0.04));
-        Assert.True(steady.Count >= 40, $"{steady.Count} of 45 frames tracked");
+        Assert.True(steady.Count >= frames.Length - 5, $"{steady.Count} of {frames.Length} frames tracked");
         Assert.All(steady, r => Assert.True(r.Valid, $"frame {r.Frame}: no face"));
         List<Record> settled = steady.Skip(10).ToList();
         foreach (Record r in settled)
