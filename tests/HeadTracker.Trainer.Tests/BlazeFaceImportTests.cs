@@ -76,6 +76,51 @@ public class BlazeFaceImportTests
         Assert.NotEqual(before, net.state_dict()["backbone.stem.weight"].sum().item<float>());
     }
 
+    /// <summary>
+    /// A keypoints head by anchors (<c>--point-head keypoints=anchor</c>) built on BlazeFace's
+    /// backbone starts from BlazeFace's detector layers: on a real face, before any training, its
+    /// six points are where BlazeFace's own decoding (the runtime's detector, weighted
+    /// non-maximum suppression) puts them: measured on sample1.jpg's face, 0.2 to 0.7 px (the
+    /// head averages every anchor by its score's softmax, the detector blends the best ones).
+    /// </summary>
+    [Fact]
+    public void An_anchor_keypoint_head_starts_where_BlazeFace_puts_the_points()
+    {
+        // A 128x128 crop around the first face BlazeFace finds in the photo, as teacher-crops cuts them.
+        using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample1.jpg"));
+        using var detector = new HeadTracking.Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
+        var found = new HeadTracking.Runtime.Detection.FaceDetections();
+        detector.Detect(photo, found);
+        Assert.True(found.Count > 0, "no face in sample1.jpg");
+        float cx = (found.Boxes[0] + found.Boxes[2]) / 2, cy = (found.Boxes[1] + found.Boxes[3]) / 2, side = 2 * (found.Boxes[2] - found.Boxes[0]);
+        using Mat crop = new Mat(photo, new Rect((int)(cx - (side / 2)), (int)(cy - (side / 2)), (int)side, (int)side)).Resize(new OpenCvSharp.Size(128, 128), 0, 0, InterpolationFlags.Area);
+        detector.Detect(crop, found);
+        Assert.True(found.Count > 0, "no face in the crop");
+
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
+        using var net = new MultiHeadNet(config);
+        PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
+        Assert.Equal(["keypoints: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)"], PretrainedBackbone.LoadAnchorHeads(net, Repo.BlazeFaceFront));
+        Assert.True(net.Heads.Single().PartOfBody); // learns and freezes with the backbone
+        net.eval();
+
+        float[] nhwc = new float[128 * 128 * 3];
+        using (var letterbox = new Letterbox(128, 128, 1f / 127.5f, -1f))
+        {
+            letterbox.Run(crop, nhwc);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        float[] points = net.forward(tensor(nhwc, [1, 128, 128, 3]).permute(0, 3, 1, 2).contiguous())[0].data<float>().ToArray();
+        Assert.Equal(12, points.Length);
+        for (int k = 0; k < 6; k++)
+        {
+            double dx = ((points[2 * k] + 1) * 64) - found.Keypoints[2 * k], dy = ((points[(2 * k) + 1] + 1) * 64) - found.Keypoints[(2 * k) + 1];
+            Assert.True(Math.Sqrt((dx * dx) + (dy * dy)) < 1.0, $"keypoint {k}: head ({(points[2 * k] + 1) * 64:F2}, {(points[(2 * k) + 1] + 1) * 64:F2}), BlazeFace ({found.Keypoints[2 * k]:F2}, {found.Keypoints[(2 * k) + 1]:F2})");
+        }
+    }
+
     private static float[][] RunOriginal(float[] nhwc)
     {
         using var session = new InferenceSession(Repo.BlazeFaceFront);

@@ -20,8 +20,9 @@ namespace HeadTracking.Trainer.Tests;
 /// </summary>
 public class ExportParityTests
 {
-    /// <param name="lean">The default model's variants instead: points by soft-argmax over heat
-    /// maps, and a mask decoded to stride 4 and upsampled bilinearly.</param>
+    /// <param name="lean">The other variants instead: the centre by soft-argmax over heat maps,
+    /// keypoints by BlazeFace's anchors (as the default model), and a mask decoded to stride 4 and
+    /// upsampled bilinearly (as the default model).</param>
     internal static ModelConfig AllHeads(string backbone, int size, bool lean = false) => new()
     {
         Name = $"parity-{backbone}",
@@ -30,7 +31,7 @@ public class ExportParityTests
         Heads =
         [
             new() { Kind = "center", Locator = lean ? "heatmap" : null },
-            new() { Kind = "keypoints", YRange = [-1.5f, 1.5f], Locator = lean ? "heatmap" : null, Width = lean ? 8 : null },
+            new() { Kind = "keypoints", YRange = [-1.5f, 1.5f], Locator = lean ? "anchor" : null },
             new() { Kind = "box" },
             new() { Kind = "pose" },
             new() { Kind = "class", ClassNames = ["a", "b", "c"] },

@@ -109,6 +109,29 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
     }
 
     [Fact]
+    public void Heads_that_start_pretrained_freeze_and_learn_with_the_backbone()
+    {
+        Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "center" }, new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
+        torch.manual_seed(1);
+        using var model = new MultiHeadNet(config);
+        PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
+        _ = PretrainedBackbone.LoadAnchorHeads(model, Repo.BlazeFaceFront).ToList();
+        var pre = model.Backbone.Preprocessing;
+        var options = new TrainOptions { Epochs = 1, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, Seed = 1, Threads = 2, MaxBatches = 3 };
+        using var learner = new Learner(model, new Batcher([.. d.Train], config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);
+        float[] Snapshot(string prefix) => [.. model.state_dict().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Value.dtype == torch.ScalarType.Float32)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray())];
+        float[] anchors = Snapshot("heads.keypoints."), center = Snapshot("heads.center.");
+
+        learner.FineTune(1, 0, 1e-2);
+        Assert.Equal(anchors, Snapshot("heads.keypoints.")); // frozen with the backbone
+        Assert.NotEqual(center, Snapshot("heads.center."));
+        learner.FineTune(1, 1, 1e-2);
+        Assert.NotEqual(anchors, Snapshot("heads.keypoints.")); // and learns once it is unfrozen
+    }
+
+    [Fact]
     public void Lr_find_sweeps_up_stops_on_divergence_and_restores_the_weights()
     {
         (Learner learner, MultiHeadNet model) = Build(new TrainOptions { BatchSize = 16, Seed = 2, Threads = 2 });

@@ -62,6 +62,57 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.Contains("option --by: 'pitch' is not one of: yaw, face", badBy.StdErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Init_fine_tunes_an_earlier_run_and_data_options_act_on_one_data_entry()
+    {
+        string first = Path.Combine(_dir, "first"), second = Path.Combine(_dir, "second");
+        string[] common = ["--data", data.Set, "--heads", "center,keypoints,box", "--size", "64", "--batch", "16", "--threads", "2", "--freeze-epochs", "0"];
+        var trained = Train(["train", .. common, "--epochs", "3", "--lr", "1e-2", "--max-batches", "8", "--out", first]);
+        Assert.True(trained.ExitCode == 0, trained.All);
+        double Loss(string run) => System.Text.Json.JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))[^1]).RootElement.GetProperty("valid_loss").GetDouble();
+
+        // A learning rate of 1e-9 leaves the weights where --init put them (BatchNorm's running
+        // statistics move a little in one batch): the run measures what the first one ended with;
+        // heads started afresh measure several times that.
+        var tuned = Train(["train", .. common, "--epochs", "1", "--max-batches", "1", "--lr", "1e-9", "--init", first, "--oversample", $"{data.Set}=3", "--drop-labels", $"{data.Set}=pose", "--out", second]);
+        Assert.True(tuned.ExitCode == 0, tuned.All);
+        Assert.Contains($"From {Path.Combine(first, TrainRun.CheckpointDir)}: the backbone and heads center,keypoints,box (", tuned.StdOut, StringComparison.Ordinal);
+        Assert.InRange(Loss(second), Loss(first) * 0.95, Loss(first) * 1.05); // measured 0.6234 against 0.6235
+        var fresh = Train(["train", .. common, "--epochs", "1", "--max-batches", "1", "--lr", "1e-9", "--out", Path.Combine(_dir, "fresh")]);
+        Assert.True(fresh.ExitCode == 0, fresh.All);
+        Assert.True(Loss(Path.Combine(_dir, "fresh")) > 2 * Loss(first), $"fresh heads {Loss(Path.Combine(_dir, "fresh"))}, trained {Loss(first)}");
+        Assert.Contains("\"init\"", File.ReadAllText(Path.Combine(second, "model.onnx")), StringComparison.Ordinal);
+
+        // Every training item comes from the one --data entry: all lose their pose, and each is
+        // shown three times an epoch.
+        var counts = System.Text.RegularExpressions.Regex.Match(tuned.StdOut, @"Data: (\d+) train.*\nDropped the pose labels of (\d+) training items from .*\nOversampled: (\d+) training items from .* x3 \((\d+) training items an epoch\)");
+        Assert.True(counts.Success, tuned.StdOut);
+        int[] n = [.. Enumerable.Range(1, 4).Select(g => int.Parse(counts.Groups[g].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.Equal([n[0], n[0], 3 * n[0]], [n[1], n[2], n[3]]);
+
+        // A head built another way is not loaded: it starts as built.
+        var other = Train(["train", .. common, "--epochs", "1", "--max-batches", "1", "--point-head", "keypoints=anchor", "--init", first, "--out", Path.Combine(_dir, "other")]);
+        Assert.True(other.ExitCode == 0, other.All);
+        Assert.Contains("the backbone and heads center,box (", other.StdOut, StringComparison.Ordinal);
+        Assert.Contains("not there in this form, so as built: keypoints", other.StdOut, StringComparison.Ordinal);
+
+        foreach ((string[] args, string expected) in new[]
+        {
+            (new[] { "--size", "96", "--init", first }, "option --init: "),
+            (["--size", "64", "--init", first, "--resume"], "options --init and --resume: give one"),
+            (["--size", "64", "--oversample", "elsewhere=2"], "option --oversample: 'elsewhere' is not one of the --data entries"),
+            (["--size", "64", "--oversample", $"{data.Set}=0"], "option --oversample: '0'"),
+            (["--size", "64", "--drop-labels", $"{data.Set}=halo"], "option --drop-labels: 'halo' is not one of"),
+            (["--size", "64", "--point-head", "keypoints=spline"], "option --point-head: 'spline' is not regress, heatmap or anchor"),
+        })
+        {
+            var r = Train(["train", "--data", data.Set, "--heads", "center,keypoints,box", "--max-batches", "1", .. args, "--out", Path.Combine(_dir, "bad")]);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(_dir, "bad", "checkpoint")));
+        }
+    }
+
     [Theory]
     [InlineData("unknown-arch")]
     [InlineData("unknown-head")]
@@ -90,7 +141,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "unknown-head" => (["--data", data.Set, "--heads", "center,halo"], "kind 'halo' is not one of"),
             "mask-without-masks" => (["--data", noMasks, "--heads", "center,mask", "--size", "64"], "head 'mask' needs mask labels"),
             "tiny-data" => (["--data", teacher, "--heads", "box"], "need at least 2 and 1"),
-            "bad-point-head" => (["--data", data.Set, "--heads", "center", "--point-head", "spline"], "option --point-head: 'spline' is not regress or heatmap"),
+            "bad-point-head" => (["--data", data.Set, "--heads", "center", "--point-head", "spline"], "option --point-head: 'spline' is not regress, heatmap or anchor"),
             "bad-mask-stride" => (["--data", data.Set, "--heads", "center,mask", "--mask-stride", "3"], "mask stride 3 (--mask-stride): the backbone's feature strides are 2, 4, 8, 16"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };

@@ -33,10 +33,13 @@ internal sealed class TrainOptionSet
     public Option<int> MaxBatches { get; } = Int("--max-batches", "Training batches per epoch at most (0: all).", 0, 0);
     public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
     public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
+    public Option<string> Init { get; } = Text("--init", "Start every layer from this earlier run (its folder or checkpoint folder; same --arch, --heads and head options) and fine-tune it: fastai's learn.load. The optimiser and schedule start afresh.");
+    public Option<string> Oversample { get; } = Text("--oversample", "Show the training items of a --data entry N times an epoch, e.g. out/real=4 (validation is unchanged).");
+    public Option<string> DropLabels { get; } = Text("--drop-labels", "Train a head without one --data entry's labels of its kind, e.g. out/synth=keypoints (then keypoints are learnt from the other entries only; validation keeps them).");
     public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
     public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
     public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
-    public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map) or heatmap (soft-argmax over heat maps at stride 8). Default regress.");
+    public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map), heatmap (soft-argmax over heat maps at stride 8) or anchor (BlazeFace's anchors and their offsets, weighed by the softmax of their scores; on blazeface the keypoints start from BlazeFace's own detector layers). One for both, or per head kind: keypoints=anchor,center=regress. Default regress.");
     public Option<string> PoseFrame { get; } = Text("--pose-frame", "pose head: ray (default: the rotation relative to the ray through the head centre, what a crop around the head shows; the runtime turns it into the camera's) or camera (in the camera's axes, as models before 2026-12-03).");
     public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
     public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
@@ -48,7 +51,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
         {
             c.Options.Add(o);
         }
@@ -68,11 +71,14 @@ internal sealed class TrainOptionSet
         Out = r.GetValue(Out) ?? (outRequired ? throw new ArgumentException("option --out is required") : "lr-find"),
         Export = r.GetValue(Export),
         Resume = r.GetValue(Resume),
+        Init = r.GetValue(Init),
+        Oversample = r.GetValue(Oversample) is { } os ? OversampleOf(os) : new Dictionary<string, int>(),
+        DropLabels = r.GetValue(DropLabels) is { } dl
+            ? [.. CliArgs.List(dl).Select(p => p.LastIndexOf('=') is > 0 and var cut ? (p[..cut], p[(cut + 1)..]) : throw new ArgumentException($"option --drop-labels: '{p}' is not DATA=KIND"))]
+            : [],
         MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
         MaskWidth = r.GetValue(MaskWidth),
-        PointLocator = r.GetValue(PointHead) is { } ph
-            ? ph is "regress" or "heatmap" ? ph : throw new ArgumentException($"option --point-head: '{ph}' is not regress or heatmap")
-            : null,
+        PointLocators = r.GetValue(PointHead) is { } ph ? LocatorsOf(ph) : new Dictionary<string, string>(),
         PoseFrame = r.GetValue(PoseFrame) is { } pf
             ? pf is "ray" or "camera" ? pf : throw new ArgumentException($"option --pose-frame: '{pf}' is not ray or camera")
             : null,
@@ -122,6 +128,25 @@ internal sealed class TrainOptionSet
             "flip" => AugmentOptions.None with { FlipProbability = 0.5 },
             _ => throw new ArgumentException($"option --augment: '{name}' is not one of: default, none, no-crop, flip"),
         };
+
+        private static Dictionary<string, string> LocatorsOf(string text)
+        {
+            string Checked(string l) => l is "regress" or "heatmap" or "anchor" ? l : throw new ArgumentException($"option --point-head: '{l}' is not regress, heatmap or anchor");
+            if (!text.Contains('=', StringComparison.Ordinal))
+            {
+                string l = Checked(text.Trim());
+                return new() { ["center"] = l, ["keypoints"] = l };
+            }
+
+            return CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(
+                p => p.Length == 2 && p[0] is "center" or "keypoints" ? p[0] : throw new ArgumentException($"option --point-head: '{string.Join("=", p)}' is not KIND=LOCATOR with KIND center or keypoints"),
+                p => Checked(p[1]));
+        }
+
+        private static Dictionary<string, int> OversampleOf(string text) =>
+            CliArgs.List(text).Select(p => (Cut: p.LastIndexOf('='), Text: p)).ToDictionary(
+                p => p.Cut > 0 ? p.Text[..p.Cut] : throw new ArgumentException($"option --oversample: '{p.Text}' is not DATA=N"),
+                p => int.TryParse(p.Text[(p.Cut + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= 1000 ? n : throw new ArgumentException($"option --oversample: '{p.Text[(p.Cut + 1)..]}' in '{p.Text}' is not a whole number from 1 to 1000"));
 
         private static Dictionary<string, double> WeightsOf(string text) =>
             CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(

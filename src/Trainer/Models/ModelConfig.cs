@@ -43,7 +43,8 @@ internal sealed record HeadConfig
     public int? Width { get; init; }
 
     /// <summary>center and keypoints: "regress" (default; a fully connected layer on the deepest
-    /// map) or "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8). value:
+    /// map), "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8) or "anchor"
+    /// (BlazeFace's anchors, scores and offsets, averaged by the scores' softmax). value:
     /// "pooled" (default; fastai's pooled head) or "density" (the sum of a per-pixel density map).</summary>
     public string? Locator { get; init; }
 
@@ -176,9 +177,9 @@ internal sealed record ModelConfig
                 throw new InvalidDataException($"{source}: heads: frame '{frame}' of '{h.OutputName}': only a pose head has a frame, ray or camera");
             }
 
-            if (h.Locator is { } l && !(h.Kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? l is "regress" or "heatmap" : h.Kind == OutputKinds.Value && l is "pooled" or "density"))
+            if (h.Locator is { } l && !(h.Kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? l is "regress" or "heatmap" or "anchor" : h.Kind == OutputKinds.Value && l is "pooled" or "density"))
             {
-                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress or heatmap, value heads pooled or density");
+                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress, heatmap or anchor, value heads pooled or density");
             }
 
             if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))

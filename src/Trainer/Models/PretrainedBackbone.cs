@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Models.Heads;
 using HeadTracking.Trainer.Onnx;
 
 namespace HeadTracking.Trainer.Models;
@@ -21,5 +22,20 @@ internal static class PretrainedBackbone
             ? BlazeFaceWeights.NameMap(prefix: "", heads: false)
             : net.Backbone.state_dict().Keys.ToDictionary(k => k, k => k);
         return OnnxWeights.Load(net.Backbone, path, map, strict: true);
+    }
+
+    /// <summary>Starts anchor heads (<see cref="AnchorPointHead"/>) from BlazeFace's detector
+    /// layers in the same file, where they predict what BlazeFace does; one line each, for the log.</summary>
+    public static IEnumerable<string> LoadAnchorHeads(MultiHeadNet net, string path)
+    {
+        AnchorPointHead[] heads = [.. net.Heads.OfType<AnchorPointHead>()];
+        if (heads.Length == 0 || net.Backbone is not BlazeFaceBackbone)
+        {
+            return heads.Select(h => $"{h.OutputName}: not on BlazeFace's backbone, started at random");
+        }
+
+        Dictionary<string, OnnxTensor> file = OnnxWeights.Read(path);
+        Dictionary<string, string> names = BlazeFaceWeights.NameMap(prefix: "");
+        return [.. heads.Select(h => h.LoadBlazeFace(file, names))];
     }
 }

@@ -1,7 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using System.Text.Json;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models;
+using static TorchSharp.torch;
 
 namespace HeadTracking.Trainer.Training;
 
@@ -57,5 +61,46 @@ internal static class Checkpoint
         }
 
         return net;
+    }
+
+    /// <summary>Loads the weights of the checkpoint in <paramref name="dir"/> (a checkpoint folder, or
+    /// a run folder holding one) into <paramref name="net"/>: fastai's <c>learn.load</c>, to
+    /// fine-tune a trained model further. The backbone and input size must be the same; each head
+    /// the checkpoint has in the same form (name, kind and options) is loaded, any other keeps its
+    /// start (a new head, or one built another way). Returns what it did, for the log.</summary>
+    /// <exception cref="ArgumentException">The checkpoint holds another backbone or input size.</exception>
+    public static string LoadWeightsInto(MultiHeadNet net, string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, ConfigFile)) && Directory.Exists(Path.Combine(dir, TrainRun.CheckpointDir)))
+        {
+            dir = Path.Combine(dir, TrainRun.CheckpointDir);
+        }
+
+        using MultiHeadNet saved = Load(dir);
+        ModelConfig want = net.Config, have = saved.Config;
+        if ((have with { Name = want.Name, Heads = want.Heads }).ToJson() != want.ToJson())
+        {
+            throw new ArgumentException($"option --init: {dir} holds a {have.Backbone} model of input {have.InputSize} (0: its default) and head sizes {have.TrunkReduced}/{have.TrunkHidden}; these options make a {want.Backbone} model of input {want.InputSize} and {want.TrunkReduced}/{want.TrunkHidden}: give the same --arch and --size");
+        }
+
+        string[] kept = [.. want.Heads.Where(h => have.Heads.Any(s => JsonSerializer.Serialize(s) == JsonSerializer.Serialize(h))).Select(h => h.OutputName)];
+        string[] prefixes = ["backbone.", .. kept.Select(h => $"heads.{h}.")];
+        Dictionary<string, Tensor> source = saved.state_dict();
+        int copied = 0;
+        using (no_grad())
+        {
+            foreach ((string name, Tensor target) in net.state_dict())
+            {
+                if (prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)) && source.TryGetValue(name, out Tensor? value) && value.shape.SequenceEqual(target.shape))
+                {
+                    target.copy_(value);
+                    copied++;
+                }
+            }
+        }
+
+        string[] fresh = [.. want.Heads.Select(h => h.OutputName).Except(kept)];
+        return $"From {dir}: the backbone and heads {(kept.Length == 0 ? "(none)" : string.Join(",", kept))} ({copied} tensors)"
+            + (fresh.Length == 0 ? "" : $"; not there in this form, so as built: {string.Join(",", fresh)}");
     }
 }

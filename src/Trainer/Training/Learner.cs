@@ -84,9 +84,11 @@ internal sealed class Learner : IDisposable
         _objective = new Objective(model.Config, options.LossWeights);
         torch.set_num_threads(options.Threads);
 
-        // Backbone layer groups in three chunks (early, middle, late), then the heads.
+        // Backbone layer groups in three chunks (early, middle, late; heads that start pretrained
+        // with the backbone join the late one), then the other heads.
         IReadOnlyList<Module> layers = model.Backbone.LayerGroups;
         var groups = Enumerable.Range(0, 3).Select(c => layers.Where((_, i) => i * 3 / layers.Count == c).SelectMany(m => m.parameters()).ToList()).ToList();
+        groups[2].AddRange(Body.Skip(1).SelectMany(m => m.parameters()));
         var backboneParams = new HashSet<IntPtr>(groups.SelectMany(g => g).Select(p => p.Handle));
         groups.Add([.. model.parameters().Where(p => !backboneParams.Contains(p.Handle))]);
         _groups = [.. groups.Select(g => new AdamW.ParamGroup(g, new AdamW.Options { LearningRate = options.Lr, weight_decay = options.WeightDecay, beta1 = MomentumHigh, beta2 = 0.99 }))];
@@ -94,6 +96,9 @@ internal sealed class Learner : IDisposable
     }
 
     public MultiHeadNet Model { get; }
+
+    /// <summary>What freezing stops: the backbone, and the heads that start pretrained with it.</summary>
+    private IEnumerable<Module> Body => [Model.Backbone, .. Model.Heads.Where(h => h.PartOfBody)];
 
     /// <summary>Items per batch, training and validation.</summary>
     public int BatchSize => _o.BatchSize;
@@ -110,7 +115,7 @@ internal sealed class Learner : IDisposable
     public void Freeze()
     {
         _frozen = true;
-        foreach (Parameter p in Model.Backbone.parameters())
+        foreach (Parameter p in Body.SelectMany(m => m.parameters()))
         {
             p.requires_grad = false;
         }
@@ -119,7 +124,7 @@ internal sealed class Learner : IDisposable
     public void Unfreeze()
     {
         _frozen = false;
-        foreach (Parameter p in Model.Backbone.parameters())
+        foreach (Parameter p in Body.SelectMany(m => m.parameters()))
         {
             p.requires_grad = true;
         }

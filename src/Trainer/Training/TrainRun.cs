@@ -33,6 +33,18 @@ internal sealed record TrainRequest
 
     public bool Resume { get; init; }
 
+    /// <summary>Start every layer from this earlier run's checkpoint (a run or checkpoint folder)
+    /// instead of pretrained backbone weights; the optimiser and schedule start afresh.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>Training items loaded from one --data entry (a folder or labels file) appear this
+    /// many times an epoch (validation is left as it is).</summary>
+    public IReadOnlyDictionary<string, int> Oversample { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>(--data entry, head kind): the training items from that entry lose that label, so
+    /// the head learns it from the other entries only (e.g. keypoints from real faces only).</summary>
+    public IReadOnlyList<(string Source, string Kind)> DropLabels { get; init; } = [];
+
     /// <summary>The class head is multi-label (sigmoid + BCE); null: when some item has several labels.</summary>
     public bool? MultiLabel { get; init; }
 
@@ -42,8 +54,8 @@ internal sealed record TrainRequest
     /// <summary>Mask head: the finest feature stride it decodes to (null: the backbone's finest).</summary>
     public int? MaskStride { get; init; }
 
-    /// <summary>center and keypoints heads: regress or heatmap (null: regress).</summary>
-    public string? PointLocator { get; init; }
+    /// <summary>center and keypoints heads: regress, heatmap or anchor, by head kind (missing: regress).</summary>
+    public IReadOnlyDictionary<string, string> PointLocators { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
@@ -71,7 +83,54 @@ internal static class TrainRun
     {
         (Dataset all, List<DataItem> train, List<DataItem> valid) = r.Data.LoadSplit();
         log.WriteLine($"Data: {train.Count} train, {valid.Count} valid from {all.Source} ({r.Data.Format}); {all.Skipped}");
+        foreach ((string source, string kind) in r.DropLabels)
+        {
+            int dropped = 0;
+            foreach (int k in FromEntry(r, train, source, "--drop-labels"))
+            {
+                HeadLabel l = train[k].Label;
+                HeadLabel without = kind switch
+                {
+                    "center" => l with { Center = null, CenterNorm = null },
+                    "keypoints" => l with { Keypoints = null },
+                    "box" => l with { Box = null },
+                    "pose" => l with { Pose = null },
+                    "mask" => l with { Mask = null },
+                    _ => throw new ArgumentException($"option --drop-labels: '{kind}' is not one of center, keypoints, box, pose, mask"),
+                };
+                dropped += without == l ? 0 : 1;
+                train[k] = train[k] with { Label = without };
+            }
+
+            log.WriteLine($"Dropped the {kind} labels of {dropped} training items from {source}");
+        }
+
+        foreach ((string source, int times) in r.Oversample)
+        {
+            List<DataItem> from = [.. FromEntry(r, train, source, "--oversample").Select(k => train[k])];
+            for (int k = 1; k < times; k++)
+            {
+                train.AddRange(from);
+            }
+
+            log.WriteLine($"Oversampled: {from.Count} training items from {source} x{times} ({train.Count} training items an epoch)");
+        }
+
         return (all, train, valid);
+    }
+
+    /// <summary>Indexes of the items loaded from one --data entry (a folder, or a labels file's folder).</summary>
+    /// <exception cref="ArgumentException">It is not one of the --data entries; the message names <paramref name="option"/>.</exception>
+    private static int[] FromEntry(TrainRequest r, List<DataItem> items, string source, string option)
+    {
+        if (!r.Data.Paths.Any(p => Path.GetFullPath(p) == Path.GetFullPath(source)))
+        {
+            throw new ArgumentException($"option {option}: '{source}' is not one of the --data entries ({string.Join(", ", r.Data.Paths)})");
+        }
+
+        string folder = Path.GetFullPath(Directory.Exists(source) ? source : Path.GetDirectoryName(Path.GetFullPath(source))!);
+        string prefix = folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar;
+        return [.. Enumerable.Range(0, items.Count).Where(k => items[k].ImagePath is { } path && Path.GetFullPath(path).StartsWith(prefix, StringComparison.Ordinal))];
     }
 
     /// <summary>The model a request asks for, fitted to its data: class names, segmentation codes,
@@ -103,7 +162,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocator, [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame) with
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
             })],
@@ -138,6 +197,11 @@ internal static class TrainRun
 
     public static int Run(TrainRequest r, TextWriter log)
     {
+        if (r.Init != null && r.Resume)
+        {
+            throw new ArgumentException("options --init and --resume: give one (--resume carries on a stopped run; --init starts a new run from a finished one)");
+        }
+
         (Dataset all, List<DataItem> trainItems, List<DataItem> validItems) = LoadData(r, log);
         ModelConfig config = Configure(r, all, trainItems, log);
         string[] classes = config.Heads.FirstOrDefault(h => h.Kind == "class")?.ClassNames ?? [];
@@ -150,6 +214,15 @@ internal static class TrainRun
         {
             string weights = r.Weights ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
             log.WriteLine($"Backbone weights from {weights}: {PretrainedBackbone.Load(model, weights)}");
+            foreach (string line in PretrainedBackbone.LoadAnchorHeads(model, weights))
+            {
+                log.WriteLine($"Anchor head {line}");
+            }
+        }
+
+        if (r.Init != null)
+        {
+            log.WriteLine(Checkpoint.LoadWeightsInto(model, r.Init));
         }
 
         if (r.Resume && model.Config.ToJson() != config.ToJson())
@@ -175,6 +248,11 @@ internal static class TrainRun
         }
 
         string metricsFile = Path.Combine(r.Out, "metrics.jsonl");
+        if (!r.Resume)
+        {
+            File.Delete(metricsFile); // a new run in an old run's folder: its epochs only
+        }
+
         learner.Progress += (step, total, loss) => ProgressBar(step, total, loss);
         learner.EpochEnded += result =>
         {
@@ -202,6 +280,20 @@ internal static class TrainRun
             ["batch"] = r.Options.BatchSize.ToString(CultureInfo.InvariantCulture),
             ["seed"] = r.Options.Seed.ToString(CultureInfo.InvariantCulture),
         };
+        if (r.Init != null)
+        {
+            recipe["init"] = r.Init;
+        }
+
+        if (r.Oversample.Count > 0)
+        {
+            recipe["oversample"] = string.Join(",", r.Oversample.Select(o => $"{o.Key}={o.Value}"));
+        }
+
+        if (r.Options.LossWeights.Count > 0)
+        {
+            recipe["loss_weights"] = string.Join(",", r.Options.LossWeights.Select(o => $"{o.Key}={o.Value.ToString(CultureInfo.InvariantCulture)}"));
+        }
         OnnxFile.Save(OnnxExporter.Build(model, new OnnxExportOptions { FoldBatchNorm = true }, recipe, last.Metrics.ToDictionary()), export);
         if (GcPause.Interrupted > 0)
         {

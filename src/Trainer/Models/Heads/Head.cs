@@ -28,6 +28,10 @@ internal abstract class Head : Module<Tensor[], Tensor>, IOnnxExportable
 
     public abstract string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs);
 
+    /// <summary>Whether the head starts pretrained with the backbone (its layers come from the same
+    /// pretrained network): it then learns with the backbone's last layers and is frozen with it.</summary>
+    public virtual bool PartOfBody => false;
+
     /// <summary>Whether the head also reads the model's input: then forward and
     /// <see cref="EmitOnnx"/> get it first, before the feature maps.</summary>
     public virtual bool TakesInput => false;

@@ -12,9 +12,12 @@ internal sealed class CenterKind : HeadKind
 {
     public override string Name => OutputKinds.CenterHead;
 
-    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator == "heatmap"
-        ? new HeatmapPointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32)
-        : new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk);
+    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator switch
+    {
+        "heatmap" => new HeatmapPointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
+        "anchor" => new AnchorPointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f),
+        _ => new PointHead(h.OutputName, backbone, null, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
+    };
 
     public override void Fill(Batch b, int i, Augmented sample, BatchLayout layout)
     {

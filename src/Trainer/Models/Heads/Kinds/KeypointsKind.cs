@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models.Backbones;
@@ -12,9 +13,12 @@ internal sealed class KeypointsKind : HeadKind
 {
     public override string Name => OutputKinds.Keypoints;
 
-    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator == "heatmap"
-        ? new HeatmapPointHead(h.OutputName, backbone, h.KeypointNames ?? Conventions.KeypointNames, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32)
-        : new PointHead(h.OutputName, backbone, h.KeypointNames ?? Conventions.KeypointNames, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk);
+    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator switch
+    {
+        "heatmap" => new HeatmapPointHead(h.OutputName, backbone, h.KeypointNames ?? Conventions.KeypointNames, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, h.Stride ?? 8, h.Width ?? 32),
+        "anchor" => new AnchorPointHead(h.OutputName, backbone, h.KeypointNames ?? Conventions.KeypointNames, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f),
+        _ => new PointHead(h.OutputName, backbone, h.KeypointNames ?? Conventions.KeypointNames, h.YRange?[0] ?? -1f, h.YRange?[1] ?? 1f, trunk),
+    };
 
     public override void Fill(Batch b, int i, Augmented sample, BatchLayout layout)
     {
@@ -34,11 +38,15 @@ internal sealed class KeypointsKind : HeadKind
     public override Tensor Loss(HeadConfig head, Tensor o, Objective.Targets t) =>
         Weighted(((o - t.Keypoints).pow(2).sum([2]) * t.KeypointW).sum([1]) / t.KeypointW.sum([1]).clamp_min(1), t.KeypointW.amax([1]));
 
-    public override Meter NewMeter(HeadConfig head, double threshold) => new KeypointMeter();
+    public override Meter NewMeter(HeadConfig head, double threshold) => new KeypointMeter([.. head.KeypointNames ?? Conventions.KeypointNames]);
 
-    /// <summary>NME: mean distance of labelled keypoints over the inter-ocular distance (the first two).</summary>
-    private sealed class KeypointMeter : Meter
+    /// <summary>NME: mean distance of labelled keypoints over the inter-ocular distance (the first two);
+    /// and each keypoint's own mean distance in input pixels (<c>keypoint_px.NAME</c>), which says
+    /// which points the error comes from.</summary>
+    private sealed class KeypointMeter(string[] names) : Meter
     {
+        private readonly string[] _perPoint = [.. names.Select(n => $"keypoint_px.{n}")];
+
         public override void Add(float[] o, Batch b, int i, Objective.Metrics metrics)
         {
             int k = b.KeypointWeight.Length / b.Count;
@@ -55,16 +63,28 @@ internal sealed class KeypointsKind : HeadKind
             {
                 if (b.KeypointWeight[(i * k) + j] > 0)
                 {
-                    sum += Math.Sqrt(Math.Pow(o[t + (j * 2)] - b.Keypoints[t + (j * 2)], 2) + Math.Pow(o[t + (j * 2) + 1] - b.Keypoints[t + (j * 2) + 1], 2));
+                    sum += Distance(o, b, t + (j * 2));
                     count++;
                 }
             }
 
-            if (count > 0)
+            if (count == 0)
             {
-                metrics.Add("keypoint_nme", sum / count / eye);
-                metrics.Add("keypoint_px", sum / count * b.Size / 2);
+                return;
+            }
+
+            metrics.Add("keypoint_nme", sum / count / eye);
+            metrics.Add("keypoint_px", sum / count * b.Size / 2);
+            for (int j = 0; j < Math.Min(k, _perPoint.Length); j++)
+            {
+                if (b.KeypointWeight[(i * k) + j] > 0)
+                {
+                    metrics.Add(_perPoint[j], Distance(o, b, t + (j * 2)) * b.Size / 2);
+                }
             }
         }
+
+        private static double Distance(float[] o, Batch b, int at) =>
+            Math.Sqrt(Math.Pow(o[at] - b.Keypoints[at], 2) + Math.Pow(o[at + 1] - b.Keypoints[at + 1], 2));
     }
 }
