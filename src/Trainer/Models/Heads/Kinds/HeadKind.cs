@@ -44,7 +44,8 @@ internal abstract class HeadKind
         /// <summary>Adds sample <paramref name="i"/> of the batch, given the head's flat output.</summary>
         public abstract void Add(float[] output, Batch b, int i, Objective.Metrics metrics);
 
-        /// <summary>Adds the metrics that are not means of samples to <paramref name="values"/>.</summary>
+        /// <summary>Adds the metrics the meter keeps itself (not means of one value a sample, or
+        /// means it wants in its own order) to <paramref name="values"/>.</summary>
         public virtual void Finish(Dictionary<string, double> values)
         {
         }

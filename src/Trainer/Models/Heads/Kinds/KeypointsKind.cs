@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Data;
@@ -46,6 +47,8 @@ internal sealed class KeypointsKind : HeadKind
     private sealed class KeypointMeter(string[] names) : Meter
     {
         private readonly string[] _perPoint = [.. names.Select(n => $"keypoint_px.{n}")];
+        private readonly double[] _sum = new double[names.Length];
+        private readonly int[] _count = new int[names.Length];
 
         public override void Add(float[] o, Batch b, int i, Objective.Metrics metrics)
         {
@@ -79,7 +82,20 @@ internal sealed class KeypointsKind : HeadKind
             {
                 if (b.KeypointWeight[(i * k) + j] > 0)
                 {
-                    metrics.Add(_perPoint[j], Distance(o, b, t + (j * 2)) * b.Size / 2);
+                    _sum[j] += Distance(o, b, t + (j * 2)) * b.Size / 2;
+                    _count[j]++;
+                }
+            }
+        }
+
+        /// <summary>Each keypoint's mean distance, in the keypoints' order, where any was labelled.</summary>
+        public override void Finish(Dictionary<string, double> values)
+        {
+            for (int j = 0; j < _perPoint.Length; j++)
+            {
+                if (_count[j] > 0)
+                {
+                    values[_perPoint[j]] = _sum[j] / _count[j];
                 }
             }
         }
