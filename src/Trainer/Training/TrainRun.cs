@@ -33,8 +33,9 @@ internal sealed record TrainRequest
 
     public bool Resume { get; init; }
 
-    /// <summary>Start every layer from this earlier run's checkpoint (a run or checkpoint folder)
-    /// instead of pretrained backbone weights; the optimiser and schedule start afresh.</summary>
+    /// <summary>Start from this earlier run's checkpoint (a run or checkpoint folder): its backbone
+    /// and each head it has in the same form, over the pretrained weights; the optimiser and
+    /// schedule start afresh.</summary>
     public string? Init { get; init; }
 
     /// <summary>Training items loaded from one --data entry (a folder or labels file) appear this
@@ -283,6 +284,11 @@ internal static class TrainRun
         if (r.Init != null)
         {
             recipe["init"] = r.Init;
+        }
+
+        if (r.DropLabels.Count > 0)
+        {
+            recipe["drop_labels"] = string.Join(",", r.DropLabels.Select(d => $"{d.Source}={d.Kind}"));
         }
 
         if (r.Oversample.Count > 0)
