@@ -28,9 +28,10 @@ internal sealed class AnchorPointHead : Head
     public static readonly (int Stride, int PerCell)[] Levels = [(8, 2), (16, 6)];
 
     /// <summary>BlazeFace's score logits are doubled on import: at their own scale the 800-odd
-    /// background anchors (logits a few below the face's best, 2.6 at the median on our real crops)
-    /// took most of the softmax's weight and put the points 5.8 px from the dense teacher's; doubled,
-    /// 1.4 px, as close as BlazeFace's own non-maximum suppression (NME 0.069 against 0.065).</summary>
+    /// background anchors (logits a few below the face's best, which is 2.6 at the median on our
+    /// real crops) took much of the softmax's weight and put the points 5.8 px from the dense
+    /// teacher's on the held-out real crops (NME 0.28); doubled, 1.5 px (NME 0.072), about as
+    /// close as BlazeFace's own decoding by non-maximum suppression.</summary>
     private const float ScoreSharpening = 2f;
 
     /// <summary>Numbers BlazeFace regresses per anchor: box centre x, y, width, height, then six (x, y).</summary>
@@ -139,14 +140,21 @@ internal sealed class AnchorPointHead : Head
 
     /// <summary>
     /// Starts the four convolutions from BlazeFace's detector layers (its score logits times
-    /// <see cref="ScoreSharpening"/>; of its 16 numbers an anchor, the six keypoints'), when this head predicts BlazeFace's six keypoints
-    /// on BlazeFace's backbone at 128x128. Returns what it did, for the log.
+    /// <see cref="ScoreSharpening"/>; of its 16 numbers an anchor, the six keypoints'), when this
+    /// head predicts BlazeFace's six keypoints on BlazeFace's backbone at 128x128 and the file has
+    /// those layers. Returns what it did, for the log.
     /// </summary>
     public string LoadBlazeFace(IReadOnlyDictionary<string, OnnxTensor> file, IReadOnlyDictionary<string, string> names)
     {
         if (!_blazeFace)
         {
             return $"{OutputName}: not BlazeFace's six keypoints at 128x128, started at random";
+        }
+
+        string[] layers = ["classifier8", "regressor8", "classifier16", "regressor16"];
+        if (!layers.All(l => names.TryGetValue($"{l}.weight", out string? w) && file.ContainsKey(w) && names.TryGetValue($"{l}.bias", out string? b) && file.ContainsKey(b)))
+        {
+            return $"{OutputName}: the weights file lacks BlazeFace's detector layers, started at random";
         }
 
         using (no_grad())
@@ -160,7 +168,7 @@ internal sealed class AnchorPointHead : Head
                 var bias = new float[rows];
                 for (int r = 0; r < rows; r++)
                 {
-                    // Row r of ours: anchor r / 12, value r % 12 (a keypoint's x or y) = BlazeFace's row anchor * 16 + 4 + value.
+                    // Our row r: anchor r / 12, value r % 12 (a keypoint's x or y) = BlazeFace's row anchor * 16 + 4 + value.
                     int source = scores ? r : ((r / (2 * Points)) * BlazeValues) + 4 + (r % (2 * Points));
                     float gain = scores ? ScoreSharpening : 1f;
                     for (long c = 0; c < inputs; c++)
