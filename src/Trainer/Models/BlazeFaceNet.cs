@@ -51,17 +51,19 @@ internal sealed class BlazeFaceNet : Module<Tensor, Tensor[]>, IOnnxExportable
     public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
         string[] f = g.Emit(backbone, inputs, nameof(backbone));
-        string Head(Conv2d conv, string name, string feature, long width) =>
-            g.Node("Reshape", [g.Node("Transpose", [g.Emit(conv, feature, name)], Ints("perm", 0L, 2L, 3L, 1L)), g.ConstantInt64(0, -1, width)]);
         return
         [
-            Head(classifier8, nameof(classifier8), f[2], 1), Head(classifier16, nameof(classifier16), f[3], 1),
-            Head(regressor8, nameof(regressor8), f[2], 16), Head(regressor16, nameof(regressor16), f[3], 16),
+            EmitAnchors(g, classifier8, nameof(classifier8), f[2], 1), EmitAnchors(g, classifier16, nameof(classifier16), f[3], 1),
+            EmitAnchors(g, regressor8, nameof(regressor8), f[2], 16), EmitAnchors(g, regressor16, nameof(regressor16), f[3], 16),
         ];
     }
 
     /// <summary>NCHW per-cell predictions to one row per anchor, cells in row-major order.</summary>
-    private static Tensor Anchors(Tensor nchw, long width) => nchw.permute(0, 2, 3, 1).reshape(nchw.shape[0], -1, width);
+    internal static Tensor Anchors(Tensor nchw, long width) => nchw.permute(0, 2, 3, 1).reshape(nchw.shape[0], -1, width);
+
+    /// <summary>Emits a 1x1 detector convolution and <see cref="Anchors"/> of its output; returns its value name.</summary>
+    internal static string EmitAnchors(OnnxGraphBuilder g, Conv2d conv, string name, string feature, long width) =>
+        g.Node("Reshape", [g.Node("Transpose", [g.Emit(conv, feature, name)], Ints("perm", 0L, 2L, 3L, 1L)), g.ConstantInt64(0, -1, width)]);
 }
 
 /// <summary>The names under which MediaPipe's BlazeFace ONNX (converted by tf2onnx) stores the

@@ -128,8 +128,7 @@ internal sealed class AnchorPointHead : Head
     public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
         string fine = inputs[_level[0]], coarse = inputs[_level[1]];
-        string Cells(Conv2d conv, string name, string feature, long width) =>
-            g.Node("Reshape", [g.Node("Transpose", [g.Emit(conv, feature, name)], OnnxGraphBuilder.Ints("perm", 0L, 2L, 3L, 1L)), g.ConstantInt64(0, -1, width)]);
+        string Cells(Conv2d conv, string name, string feature, long width) => BlazeFaceNet.EmitAnchors(g, conv, name, feature, width);
         string logits = g.Node("Concat", [Cells(classifier8, nameof(classifier8), fine, 1), Cells(classifier16, nameof(classifier16), coarse, 1)], OnnxGraphBuilder.Attr("axis", 1L));
         string offsets = g.Node("Concat", [Cells(regressor8, nameof(regressor8), fine, 2 * Points), Cells(regressor16, nameof(regressor16), coarse, 2 * Points)], OnnxGraphBuilder.Attr("axis", 1L));
         string points = g.Node("Add", [g.Node("Mul", [offsets, g.ConstantFloat([], _scale)]), g.ConstantFloat([_anchors, 2 * Points], _centres)]);
@@ -187,6 +186,5 @@ internal sealed class AnchorPointHead : Head
         return $"{OutputName}: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)";
     }
 
-    /// <summary>NCHW per-cell numbers to one row per anchor, cells in row-major order.</summary>
-    private static Tensor Cells(Tensor nchw, long width) => nchw.permute(0, 2, 3, 1).reshape(nchw.shape[0], -1, width);
+    private static Tensor Cells(Tensor nchw, long width) => BlazeFaceNet.Anchors(nchw, width);
 }
