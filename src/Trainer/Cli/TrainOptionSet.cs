@@ -33,7 +33,7 @@ internal sealed class TrainOptionSet
     public Option<int> MaxBatches { get; } = Int("--max-batches", "Training batches per epoch at most (0: all).", 0, 0);
     public Option<string> Export { get; } = Text("--export", "Where to write the ONNX model (default: RUN_DIR/model.onnx).");
     public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
-    public Option<string> Init { get; } = Text("--init", "Start every layer from this earlier run (its folder or checkpoint folder; same --arch, --heads and head options) and fine-tune it: fastai's learn.load. The optimiser and schedule start afresh.");
+    public Option<string> Init { get; } = Text("--init", "Start from this earlier run (its folder or checkpoint folder) and fine-tune it: fastai's learn.load. Same --arch and --size; its backbone and each head it has in the same form are loaded, other heads start as built. The optimiser and schedule start afresh.");
     public Option<string> Oversample { get; } = Text("--oversample", "Show the training items of a --data entry N times an epoch, e.g. out/real=4 (validation is unchanged).");
     public Option<string> DropLabels { get; } = Text("--drop-labels", "Train a head without one --data entry's labels of its kind, e.g. out/synth=keypoints (then keypoints are learnt from the other entries only; validation keeps them).");
     public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
