@@ -99,8 +99,7 @@ public class BlazeFaceImportTests
 
         var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
         using var net = new MultiHeadNet(config);
-        PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
-        Assert.Equal(["keypoints: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)"], PretrainedBackbone.LoadAnchorHeads(net, Repo.BlazeFaceFront));
+        Assert.Equal(["keypoints: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)"], PretrainedBackbone.Load(net, Repo.BlazeFaceFront).Heads);
         Assert.True(net.Heads.Single().PartOfBody); // learns and freezes with the backbone
         net.eval();
 

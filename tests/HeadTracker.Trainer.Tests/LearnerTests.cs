@@ -116,7 +116,6 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
         torch.manual_seed(1);
         using var model = new MultiHeadNet(config);
         PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
-        _ = PretrainedBackbone.LoadAnchorHeads(model, Repo.BlazeFaceFront).ToList();
         var pre = model.Backbone.Preprocessing;
         var options = new TrainOptions { Epochs = 1, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, Seed = 1, Threads = 2, MaxBatches = 3 };
         using var learner = new Learner(model, new Batcher([.. d.Train], config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);

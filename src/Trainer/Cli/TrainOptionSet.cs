@@ -129,7 +129,8 @@ internal sealed class TrainOptionSet
             _ => throw new ArgumentException($"option --augment: '{name}' is not one of: default, none, no-crop, flip"),
         };
 
-        private static Dictionary<string, string> LocatorsOf(string text)
+        /// <summary>--point-head: one locator for the center and keypoints heads, or KIND=LOCATOR pairs.</summary>
+        internal static Dictionary<string, string> LocatorsOf(string text)
         {
             string Checked(string l) => l is "regress" or "heatmap" or "anchor" ? l : throw new ArgumentException($"option --point-head: '{l}' is not regress, heatmap or anchor");
             if (!text.Contains('=', StringComparison.Ordinal))

@@ -214,11 +214,7 @@ internal static class TrainRun
         if (!r.Resume && r.Weights != "none" && (r.Weights != null || r.Arch == "blazeface"))
         {
             string weights = r.Weights ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
-            log.WriteLine($"Backbone weights from {weights}: {PretrainedBackbone.Load(model, weights)}");
-            foreach (string line in PretrainedBackbone.LoadAnchorHeads(model, weights))
-            {
-                log.WriteLine($"Anchor head {line}");
-            }
+            PretrainedBackbone.Log(log, weights, PretrainedBackbone.Load(model, weights));
         }
 
         if (r.Init != null)

@@ -1,10 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Models.Backbones;
-using HeadTracking.Trainer.Onnx;
 using HeadTracking.Trainer.Training;
 using static HeadTracking.Trainer.Cli.Options;
 
@@ -26,7 +26,7 @@ internal static class InitCommand
         var seed = Int("--seed", "Random seed.", 0);
         var maskStride = Int("--mask-stride", "Mask head: the finest feature stride it decodes to (0: the backbone's finest).", 0, 0, 64);
         var maskWidth = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
-        var pointHead = Text("--point-head", "center and keypoints heads: regress or heatmap (default regress).");
+        var pointHead = Text("--point-head", "center and keypoints heads: regress, heatmap or anchor, one for both or per head kind (keypoints=anchor); default regress.");
         var c = new Command("init", "A new model as a checkpoint folder, optionally with pretrained backbone weights.")
             { backbone, heads, output, size, weights, classes, multiLabel, name, seed, maskStride, maskWidth, pointHead };
         c.SetAction(r => Init(r.Get(backbone), CliArgs.List(r.Get(heads)), r.Get(output), r.GetValue(size), r.GetValue(weights),
@@ -42,20 +42,20 @@ internal static class InitCommand
             throw new ArgumentException($"option --backbone: '{backbone}' is not one of: {string.Join(", ", BackboneRegistry.Names)}");
         }
 
+        Dictionary<string, string> locators = pointHead == null ? [] : TrainOptionSet.LocatorsOf(pointHead);
         var config = new ModelConfig
         {
             Name = name,
             Backbone = backbone,
             InputSize = size,
-            Heads = [.. heads.Select(h => HeadConfig.Of(h, classes, multiLabel, maskStride, maskWidth, pointHead))],
+            Heads = [.. heads.Select(h => HeadConfig.Of(h, classes, multiLabel, maskStride, maskWidth, locators.GetValueOrDefault(h)))],
         };
         config.Validate("options --heads/--classes");
         TorchSharp.torch.manual_seed(seed);
         using var net = new MultiHeadNet(config);
         if (weights != null)
         {
-            ImportReport report = PretrainedBackbone.Load(net, weights);
-            Console.WriteLine($"Backbone weights from {weights}: {report}");
+            PretrainedBackbone.Log(Console.Out, weights, PretrainedBackbone.Load(net, weights));
         }
 
         Checkpoint.Save(net, output);
