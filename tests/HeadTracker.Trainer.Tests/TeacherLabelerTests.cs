@@ -184,6 +184,35 @@ public sealed class TeacherCropsTests : IDisposable
     }
 
     [Fact]
+    public void A_crop_that_holds_a_neighbours_face_is_framed_tighter_instead_of_lost()
+    {
+        // sample6.jpg: four people side by side, so a wide crop around one often holds another.
+        string[] photo = [Repo.Fetched("faces/sample6.jpg")];
+        string tight = Path.Combine(_dir, "tight"), wide = Path.Combine(_dir, "wide");
+        var options = new TeacherCropOptions { PerFace = 16, Seed = 7 };
+        TeacherCrops.Summary sum = new TeacherCrops(_detector, options).Run(photo, tight);
+        TeacherCrops.Summary without = new TeacherCrops(_detector, options with { TighterRetries = 0 }).Run(photo, wide);
+        Assert.True(sum.Written >= without.Written + 4, $"{sum.Written} crops with tighter framings, {without.Written} without");
+
+        // The first framing is the same either way; every crop kept holds one face.
+        var labels = LabelsFile.Read(Path.Combine(tight, LabelsFile.FileName), new SkipReport(), strict: true);
+        var first = LabelsFile.Read(Path.Combine(wide, LabelsFile.FileName), new SkipReport(), strict: true);
+        Assert.All(first, l => Assert.Equal(File.ReadAllBytes(Path.Combine(wide, l.Image)), File.ReadAllBytes(Path.Combine(tight, l.Image))));
+        var found = new FaceDetections();
+        foreach (HeadLabel l in labels)
+        {
+            using var image = OpenCvSharp.Cv2.ImRead(Path.Combine(tight, l.Image));
+            _detector.Detect(image, found);
+            for (int d = 0; d < found.Count; d++)
+            {
+                double[] box = [.. found.Boxes.Skip(d * 4).Take(4).Select(v => (double)v)];
+                bool apart = Math.Min(box[2], l.Box![2]) < Math.Max(box[0], l.Box[0]);
+                Assert.False(apart && found.Scores[d] >= 0.5f, $"{l.Image}: a second face (score {found.Scores[d]:F2}) beside the labelled one");
+            }
+        }
+    }
+
+    [Fact]
     public void Names_a_missing_input_and_an_undecodable_photo_and_leaves_no_output()
     {
         string output = Path.Combine(_dir, "out");

@@ -40,6 +40,12 @@ internal sealed record TeacherCropOptions
     /// within this many degrees are left out.</summary>
     public double MaxDisagreement { get; init; } = 10;
 
+    /// <summary>Tighter framings tried, after the first, when a crop holds a second face (0: the crop is dropped).</summary>
+    public int TighterRetries { get; init; } = 2;
+
+    /// <summary>Face width, as a fraction of the crop, of the tightest framing.</summary>
+    public double TightFace { get; init; } = 0.75;
+
     /// <summary>Smallest face, in photo pixels, to crop around (smaller ones would be upsampled blur).</summary>
     public int MinFacePixels { get; init; } = 40;
 }
@@ -49,7 +55,8 @@ internal sealed record TeacherCropOptions
 /// square crops at random scale, position and tilt, with webcam-like JPEG quality, each labelled
 /// by the teacher run again on the crop itself (so the labels are the teacher's on exactly that
 /// image, in its box and keypoint convention). A crop is kept only when the teacher finds the face
-/// it was made around, confidently, and no second face. Faces of <see cref="TeacherCropOptions.ValidImages"/>
+/// it was made around, confidently, and no second face (a crop that holds one is framed tighter
+/// and tried again). Faces of <see cref="TeacherCropOptions.ValidImages"/>
 /// are split "valid". Deterministic for a seed; the folder is written atomically.
 /// </summary>
 internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOptions options, Teachers.FaceMeshTeacher? dense = null)
@@ -154,50 +161,68 @@ internal sealed class TeacherCrops(BlazeFaceDetector detector, TeacherCropOption
         int s = options.Size;
         double faceW = face[2] - face[0];
         double fraction = options.MinFace + (rng.NextDouble() * (options.MaxFace - options.MinFace));
-        double scale = fraction * s / faceW;
         double angle = ((rng.NextDouble() * 2) - 1) * options.MaxRotation;
         double shiftX = ((rng.NextDouble() * 2) - 1) * options.MaxShift * s, shiftY = ((rng.NextDouble() * 2) - 1) * options.MaxShift * s;
         double cx = (face[0] + face[2]) / 2, cy = (face[1] + face[3]) / 2;
-
-        // Photo -> crop: rotate and scale about the face centre, which lands at the crop centre plus the shift.
-        double a = angle * Math.PI / 180, cos = Math.Cos(a) * scale, sin = Math.Sin(a) * scale;
-        double tx = (s / 2.0) + shiftX - ((cos * cx) - (sin * cy)), ty = (s / 2.0) + shiftY - ((sin * cx) + (cos * cy));
-        using var m = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { cos, -sin, tx, sin, cos, ty });
-        using var crop = new Mat();
-        Cv2.WarpAffine(image, crop, m, new Size(s, s), scale < 1 ? InterpolationFlags.Area : InterpolationFlags.Linear, BorderTypes.Replicate);
-
-        // Webcam-like compression; the teacher labels the image as it is stored.
         int quality = 55 + rng.Next(41);
-        Cv2.ImEncode(".jpg", crop, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
-        using Mat stored = Cv2.ImDecode(jpeg, ImreadModes.Color);
 
-        // Where the photo's face box went (its corners' bounds), to match the teacher's finding.
-        double[] expected = TransformedBounds(face, cos, sin, tx, ty);
-        detector.Detect(stored, found);
-        int best = -1;
-        double bestIou = 0.4;
-        for (int d = 0; d < found.Count; d++)
+        // In a group photo a wide crop often holds a neighbour's face too; rather than lose the
+        // crop, frame the face tighter (up to TightFace of the crop, shifted less) and try again;
+        // the first framing is the same with or without retries.
+        for (int attempt = 0; attempt <= options.TighterRetries; attempt++)
         {
-            double iou = Iou(found.Boxes.AsSpan(d * 4, 4), expected);
-            if (iou > bestIou)
+            double t = attempt == 0 ? 0 : (double)attempt / options.TighterRetries;
+            double frameFraction = fraction + ((Math.Max(options.MaxFace, options.TightFace) - fraction) * t);
+            double scale = frameFraction * s / faceW, shift = 1 - (t / 2);
+
+            // Photo -> crop: rotate and scale about the face centre, which lands at the crop centre plus the shift.
+            double a = angle * Math.PI / 180, cos = Math.Cos(a) * scale, sin = Math.Sin(a) * scale;
+            double tx = (s / 2.0) + (shiftX * shift) - ((cos * cx) - (sin * cy)), ty = (s / 2.0) + (shiftY * shift) - ((sin * cx) + (cos * cy));
+            using var m = Mat.FromPixelData(2, 3, MatType.CV_64FC1, new[] { cos, -sin, tx, sin, cos, ty });
+            using var crop = new Mat();
+            Cv2.WarpAffine(image, crop, m, new Size(s, s), scale < 1 ? InterpolationFlags.Area : InterpolationFlags.Linear, BorderTypes.Replicate);
+
+            // Webcam-like compression; the teacher labels the image as it is stored.
+            Cv2.ImEncode(".jpg", crop, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
+            using Mat stored = Cv2.ImDecode(jpeg, ImreadModes.Color);
+
+            // Where the photo's face box went (its corners' bounds), to match the teacher's finding.
+            double[] expected = TransformedBounds(face, cos, sin, tx, ty);
+            detector.Detect(stored, found);
+            int best = -1;
+            double bestIou = 0.4;
+            for (int d = 0; d < found.Count; d++)
             {
-                (best, bestIou) = (d, iou);
+                double iou = Iou(found.Boxes.AsSpan(d * 4, 4), expected);
+                if (iou > bestIou)
+                {
+                    (best, bestIou) = (d, iou);
+                }
+            }
+
+            if (best < 0 || found.Scores[best] < options.MinScore)
+            {
+                return null;
+            }
+
+            bool secondFace = false;
+            for (int d = 0; d < found.Count && !secondFace; d++)
+            {
+                secondFace = d != best && found.Scores[d] >= 0.5f && Iou(found.Boxes.AsSpan(d * 4, 4), found.Boxes.AsSpan(best * 4, 4)) < 0.3;
+            }
+
+            if (!secondFace)
+            {
+                return Labelled(jpeg, identity, valid, index, outDir, found, best, photoLabel, cos, sin, tx, ty, a);
             }
         }
 
-        if (best < 0 || found.Scores[best] < options.MinScore)
-        {
-            return null;
-        }
+        return null; // a second face in every framing: one head per image is what the model learns
+    }
 
-        for (int d = 0; d < found.Count; d++)
-        {
-            if (d != best && found.Scores[d] >= 0.5f && Iou(found.Boxes.AsSpan(d * 4, 4), found.Boxes.AsSpan(best * 4, 4)) < 0.3)
-            {
-                return null; // a second face: one head per image is what the model learns
-            }
-        }
-
+    private HeadLabel Labelled(byte[] jpeg, string identity, bool valid, int index, string outDir, FaceDetections found, int best, HeadLabel? photoLabel, double cos, double sin, double tx, double ty, double a)
+    {
+        int s = options.Size;
         string file = $"{identity.Replace('#', '_').Replace('.', '_')}_{index:D4}.jpg";
         File.WriteAllBytes(Path.Combine(outDir, file), jpeg);
         if (photoLabel != null)
