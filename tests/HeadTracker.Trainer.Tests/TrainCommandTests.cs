@@ -59,7 +59,14 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.All(bins, b => Assert.True(b.Value.GetProperty("metrics").GetProperty("center_mse").GetDouble() >= 0));
         var badBy = Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--by", "pitch");
         Assert.Equal(2, badBy.ExitCode);
-        Assert.Contains("option --by: 'pitch' is not one of: yaw, face", badBy.StdErr, StringComparison.Ordinal);
+        Assert.Contains("option --by: 'pitch' is not one of: yaw, face, person", badBy.StdErr, StringComparison.Ordinal);
+
+        // By person: one bin per held-out identity, named as the labels name it.
+        Assert.Equal(0, Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--split", "valid", "--by", "person", "--json", Path.Combine(_dir, "by-person.json")).ExitCode);
+        var people = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "by-person.json"))).RootElement.GetProperty("bins").EnumerateObject().ToList();
+        var heldOut = LabelsFile.Read(Path.Combine(data.Set, LabelsFile.FileName), new SkipReport(), strict: true).Where(l => l.Split == "valid").GroupBy(l => l.Identity!).ToList();
+        Assert.Equal(heldOut.Select(g => g.Key).Order(StringComparer.Ordinal), people.Select(b => b.Name));
+        Assert.All(people, b => Assert.Equal(heldOut.Single(g => g.Key == b.Name).Count(), b.Value.GetProperty("items").GetInt32()));
     }
 
     [Fact]
