@@ -120,6 +120,61 @@ public class BlazeFaceImportTests
         }
     }
 
+    /// <summary>
+    /// <c>train --distill-keypoints DATA</c> labels DATA's training items with the keypoint head's
+    /// own points as it starts, in image pixels: on a face in a wide (letterboxed) image, an
+    /// anchor head's start puts them where BlazeFace's detector does on that image, within the
+    /// head's 1 input pixel of the test above (here 2.5 image pixels: the image is 2.5 times the input).
+    /// </summary>
+    [Fact]
+    public void Distilled_keypoints_are_the_starting_heads_points_in_image_pixels()
+    {
+        string dir = Repo.NewTempDir("distill");
+        try
+        {
+            // The first face of sample1.jpg, 2x its box around it, on a 320x256 canvas: the letterbox pads it.
+            using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample1.jpg"));
+            using var detector = new HeadTracking.Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
+            var found = new HeadTracking.Runtime.Detection.FaceDetections();
+            detector.Detect(photo, found);
+            float cx = (found.Boxes[0] + found.Boxes[2]) / 2, cy = (found.Boxes[1] + found.Boxes[3]) / 2, side = 2 * (found.Boxes[2] - found.Boxes[0]);
+            using Mat face = new Mat(photo, new Rect((int)(cx - (side / 2)), (int)(cy - (side / 2)), (int)side, (int)side)).Resize(new OpenCvSharp.Size(256, 256), 0, 0, InterpolationFlags.Area);
+            using var wide = new Mat(256, 320, MatType.CV_8UC3, Scalar.All(90));
+            face.CopyTo(new Mat(wide, new Rect(40, 0, 256, 256)));
+            string image = System.IO.Path.Combine(dir, "wide.png");
+            Cv2.ImWrite(image, wide);
+            detector.Detect(wide, found);
+            Assert.True(found.Count > 0, "no face in the wide image");
+
+            var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
+            using var net = new MultiHeadNet(config);
+            PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
+            var label = new HeadTracking.Trainer.Data.HeadLabel { Image = "wide.png", Keypoints = [.. Enumerable.Range(0, 6).Select(_ => new double[] { 0, 0, 1 })] };
+            List<HeadTracking.Trainer.Data.DataItem> items = [new(label, image), new(label, image)];
+            var request = new HeadTracking.Trainer.Training.TrainRequest { Data = new HeadTracking.Trainer.Data.DataSpec { Paths = [dir] }, Out = dir };
+            string said = HeadTracking.Trainer.Training.TrainRun.DistillKeypoints(request, net, items, dir, []);
+            Assert.Contains("2 training items", said, StringComparison.Ordinal);
+            Assert.Contains("(1 images)", said, StringComparison.Ordinal);
+            Assert.Same(items[0].Label.Keypoints, items[1].Label.Keypoints); // computed once per image
+            for (int k = 0; k < 6; k++)
+            {
+                double[] p = items[0].Label.Keypoints![k];
+                double d = Math.Sqrt(Math.Pow(p[0] - found.Keypoints[2 * k], 2) + Math.Pow(p[1] - found.Keypoints[(2 * k) + 1], 2));
+                Assert.True(d < 2.5, $"keypoint {k}: distilled ({p[0]:F1}, {p[1]:F1}), BlazeFace on the image ({found.Keypoints[2 * k]:F1}, {found.Keypoints[(2 * k) + 1]:F1})");
+                Assert.Equal(1, p[2]);
+            }
+
+            var resumed = Assert.Throws<ArgumentException>(() => HeadTracking.Trainer.Training.TrainRun.DistillKeypoints(request with { Resume = true }, net, items, dir, []));
+            Assert.Contains("--distill-keypoints and --resume", resumed.Message, StringComparison.Ordinal);
+            var elsewhere = Assert.Throws<ArgumentException>(() => HeadTracking.Trainer.Training.TrainRun.DistillKeypoints(request, net, items, "/nowhere", []));
+            Assert.Contains("option --distill-keypoints: '/nowhere' is not one of the --data entries", elsewhere.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static float[][] RunOriginal(float[] nhwc)
     {
         using var session = new InferenceSession(Repo.BlazeFaceFront);

@@ -35,6 +35,7 @@ internal sealed class TrainOptionSet
     public Option<bool> Resume { get; } = Flag("--resume", "Continue a stopped run from its last checkpoint.");
     public Option<string> Init { get; } = Text("--init", "Start from this earlier run (its folder or checkpoint folder) and fine-tune it: fastai's learn.load. Same --arch and --size; its backbone and each head it has in the same form are loaded, other heads start as built. The optimiser and schedule start afresh.");
     public Option<string> Oversample { get; } = Text("--oversample", "Show the training items of a --data entry N times an epoch, e.g. out/real=4 (validation is unchanged).");
+    public Option<string> DistillKeypoints { get; } = Text("--distill-keypoints", "Label the keypoints of these --data entries' training items (comma-separated) with what the keypoint head puts on each unaugmented image as it starts (e.g. BlazeFace's own layers, --point-head keypoints=anchor), so learning from the others' keypoints does not pull it from that start; their own keypoints are not used.");
     public Option<string> DropLabels { get; } = Text("--drop-labels", "Train a head without one --data entry's labels of its kind, e.g. out/synth=keypoints (then keypoints are learnt from the other entries only; validation keeps them).");
     public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
     public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
@@ -51,7 +52,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
         {
             c.Options.Add(o);
         }
@@ -76,6 +77,7 @@ internal sealed class TrainOptionSet
         DropLabels = r.GetValue(DropLabels) is { } dl
             ? [.. CliArgs.List(dl).Select(p => p.LastIndexOf('=') is > 0 and var cut ? (p[..cut], p[(cut + 1)..]) : throw new ArgumentException($"option --drop-labels: '{p}' is not DATA=KIND"))]
             : [],
+        DistillKeypoints = r.GetValue(DistillKeypoints) is { } dk ? CliArgs.List(dk) : [],
         MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
         MaskWidth = r.GetValue(MaskWidth),
         PointLocators = r.GetValue(PointHead) is { } ph ? LocatorsOf(ph) : new Dictionary<string, string>(),

@@ -46,6 +46,10 @@ internal sealed record TrainRequest
     /// the head learns it from the other entries only (e.g. keypoints from real faces only).</summary>
     public IReadOnlyList<(string Source, string Kind)> DropLabels { get; init; } = [];
 
+    /// <summary>--data entries whose training items take their keypoint labels from the model's
+    /// keypoint head as it starts (see <see cref="TrainRun.DistillKeypoints"/>).</summary>
+    public IReadOnlyList<string> DistillKeypoints { get; init; } = [];
+
     /// <summary>The class head is multi-label (sigmoid + BCE); null: when some item has several labels.</summary>
     public bool? MultiLabel { get; init; }
 
@@ -118,6 +122,76 @@ internal static class TrainRun
         }
 
         return (all, train, valid);
+    }
+
+    /// <summary>
+    /// Replaces the keypoint labels of <paramref name="source"/>'s training items with the
+    /// model's own keypoints on each unaugmented image (letterboxed as the runtime does, mapped
+    /// back to image pixels), before any training: learning then holds the keypoint head where
+    /// it starts on those images (learning without forgetting, as labels) while the other
+    /// entries' labels teach it. Returns the line for the log.
+    /// </summary>
+    /// <exception cref="ArgumentException">--resume (the start is gone), no keypoint head, or not a --data entry.</exception>
+    public static string DistillKeypoints(TrainRequest r, MultiHeadNet model, List<DataItem> train, string source, string[] classes)
+    {
+        if (r.Resume)
+        {
+            throw new ArgumentException("options --distill-keypoints and --resume: the labels come from the model as it starts, which a resumed run no longer has (the first run wrote them into its checkpoint's data only in memory; run it again without --resume)");
+        }
+
+        int head = model.Config.Heads.FindIndex(h => h.Kind == Runtime.Contract.OutputKinds.Keypoints);
+        if (head < 0)
+        {
+            throw new ArgumentException("option --distill-keypoints: the model has no keypoints head (--heads)");
+        }
+
+        int[] indexes = FromEntry(r, train, source, "--distill-keypoints");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        List<DataItem> unique = [.. indexes.Select(k => train[k]).Where(item => seen.Add(item.ImagePath!))];
+        var batches = new Batcher(unique, model.Config, model.Backbone.Preprocessing, classes);
+        var points = new Dictionary<string, double[][]>(StringComparer.Ordinal);
+        int s = model.Config.InputSize, done = 0;
+        bool wasTraining = model.training;
+        model.eval();
+        using (no_grad())
+        {
+            foreach (Batch batch in batches.Epoch(r.Options.BatchSize, 0, r.Options.Seed, AugmentOptions.None, shuffle: false))
+            {
+                using var scope = NewDisposeScope();
+                float[] o = model.forward(tensor(batch.Images, [batch.Count, 3, s, s]))[head].contiguous().data<float>().ToArray();
+                int n = o.Length / batch.Count / 2;
+                for (int i = 0; i < batch.Count; i++, done++)
+                {
+                    DataItem item = unique[done];
+                    (int w, int h) = item.Label is { Width: > 0, Height: > 0 } l ? (l.Width, l.Height) : SizeOf(item);
+                    Runtime.Contract.InputTransform.Fitted fit = Runtime.Contract.InputTransform.Fit(w, h, s, s);
+                    var kps = new double[n][];
+                    for (int j = 0; j < n; j++)
+                    {
+                        // Output in [-1, 1] over the input; input = image * scale + pad.
+                        float u = (o[((i * n) + j) * 2] + 1) / 2 * s, v = (o[(((i * n) + j) * 2) + 1] + 1) / 2 * s;
+                        double x = (u - fit.PadX) / fit.ScaleX, y = (v - fit.PadY) / fit.ScaleY;
+                        kps[j] = [Math.Round(x, 2), Math.Round(y, 2), x >= 0 && y >= 0 && x < w && y < h ? 1 : 0];
+                    }
+
+                    points[item.ImagePath!] = kps;
+                }
+            }
+        }
+
+        model.train(wasTraining);
+        foreach (int k in indexes)
+        {
+            train[k] = train[k] with { Label = train[k].Label with { Keypoints = points[train[k].ImagePath!] } };
+        }
+
+        return $"Keypoints of {indexes.Length} training items from {source} ({unique.Count} images): the keypoint head's own, as it starts";
+    }
+
+    private static (int Width, int Height) SizeOf(DataItem item)
+    {
+        using OpenCvSharp.Mat image = item.Load();
+        return (image.Width, image.Height);
     }
 
     /// <summary>Indexes of the items loaded from one --data entry (a folder, or a labels file's folder).</summary>
@@ -227,6 +301,11 @@ internal static class TrainRun
             throw new ArgumentException($"--resume: {checkpoint} holds a different model ({model.Config.Backbone}, heads {string.Join(",", model.Config.Heads.Select(h => h.Kind))})");
         }
 
+        foreach (string source in r.DistillKeypoints)
+        {
+            log.WriteLine(DistillKeypoints(r, model, trainItems, source, classes));
+        }
+
         var pre = model.Backbone.Preprocessing;
         var train = new Batcher(trainItems, model.Config, pre, classes);
         var valid = new Batcher(validItems, model.Config, pre, classes);
@@ -285,6 +364,11 @@ internal static class TrainRun
         if (r.DropLabels.Count > 0)
         {
             recipe["drop_labels"] = string.Join(",", r.DropLabels.Select(d => $"{d.Source}={d.Kind}"));
+        }
+
+        if (r.DistillKeypoints.Count > 0)
+        {
+            recipe["distill_keypoints"] = string.Join(",", r.DistillKeypoints);
         }
 
         if (r.Oversample.Count > 0)
