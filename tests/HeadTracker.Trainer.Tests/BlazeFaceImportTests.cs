@@ -146,7 +146,8 @@ public class BlazeFaceImportTests
             detector.Detect(wide, found);
             Assert.True(found.Count > 0, "no face in the wide image");
 
-            var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
+            // InputSize 0, as train leaves it without --size: the backbone's own (128).
+            var config = new ModelConfig { Backbone = "blazeface", Heads = [new HeadConfig { Kind = "keypoints", Locator = "anchor" }] };
             using var net = new MultiHeadNet(config);
             PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
             var label = new HeadTracking.Trainer.Data.HeadLabel { Image = "wide.png", Keypoints = [.. Enumerable.Range(0, 6).Select(_ => new double[] { 0, 0, 1 })] };

@@ -150,7 +150,7 @@ internal static class TrainRun
         List<DataItem> unique = [.. indexes.Select(k => train[k]).Where(item => seen.Add(item.ImagePath!))];
         var batches = new Batcher(unique, model.Config, model.Backbone.Preprocessing, classes);
         var points = new Dictionary<string, double[][]>(StringComparer.Ordinal);
-        int s = model.Config.InputSize, done = 0;
+        int done = 0;
         bool wasTraining = model.training;
         model.eval();
         using (no_grad())
@@ -158,6 +158,7 @@ internal static class TrainRun
             foreach (Batch batch in batches.Epoch(r.Options.BatchSize, 0, r.Options.Seed, AugmentOptions.None, shuffle: false))
             {
                 using var scope = NewDisposeScope();
+                int s = batch.Size;
                 float[] o = model.forward(tensor(batch.Images, [batch.Count, 3, s, s]))[head].contiguous().data<float>().ToArray();
                 int n = o.Length / batch.Count / 2;
                 for (int i = 0; i < batch.Count; i++, done++)
