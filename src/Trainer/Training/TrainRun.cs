@@ -136,7 +136,7 @@ internal static class TrainRun
     {
         if (r.Resume)
         {
-            throw new ArgumentException("options --distill-keypoints and --resume: the labels come from the model as it starts, which a resumed run no longer has (the first run wrote them into its checkpoint's data only in memory; run it again without --resume)");
+            throw new ArgumentException("options --distill-keypoints and --resume: the labels come from the model as it starts, which a resumed run no longer has (they are not saved); run it again from the start");
         }
 
         int head = model.Config.Heads.FindIndex(h => h.Kind == Runtime.Contract.OutputKinds.Keypoints);
