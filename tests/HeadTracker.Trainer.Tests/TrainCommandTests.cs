@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using HeadTracking.Tests;
+using HeadTracking.Trainer.Cli.Commands;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Data.Loaders;
 using HeadTracking.Trainer.Models;
@@ -59,7 +60,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.All(bins, b => Assert.True(b.Value.GetProperty("metrics").GetProperty("center_mse").GetDouble() >= 0));
         var badBy = Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--by", "pitch");
         Assert.Equal(2, badBy.ExitCode);
-        Assert.Contains("option --by: 'pitch' is not one of: yaw, face, person", badBy.StdErr, StringComparison.Ordinal);
+        Assert.Contains("option --by: 'pitch' is not one of: yaw, face, person, frame", badBy.StdErr, StringComparison.Ordinal);
 
         // By person: one bin per held-out identity, named as the labels name it.
         Assert.Equal(0, Train("eval", "--model", Path.Combine(run, "model.onnx"), "--data", data.Set, "--split", "valid", "--by", "person", "--json", Path.Combine(_dir, "by-person.json")).ExitCode);
@@ -67,6 +68,18 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         var heldOut = LabelsFile.Read(Path.Combine(data.Set, LabelsFile.FileName), new SkipReport(), strict: true).Where(l => l.Split == "valid").GroupBy(l => l.Identity!).ToList();
         Assert.Equal(heldOut.Select(g => g.Key).Order(StringComparer.Ordinal), people.Select(b => b.Name));
         Assert.All(people, b => Assert.Equal(heldOut.Single(g => g.Key == b.Name).Count(), b.Value.GetProperty("items").GetInt32()));
+    }
+
+    [Fact]
+    public void Eval_by_frame_bins_a_face_by_the_share_of_its_box_outside_the_image()
+    {
+        HeadLabel Boxed(double x0, double y0, double x1, double y1) => new() { Image = "a.jpg", Width = 100, Height = 80, Box = [x0, y0, x1, y1] };
+        Assert.Equal("frame whole", EvalCommand.Bin(Boxed(0, 0, 100, 80), "frame"));
+        Assert.Equal("frame cut 00-25%", EvalCommand.Bin(Boxed(-10, 10, 90, 50), "frame")); // a tenth outside
+        Assert.Equal("frame cut 25%+", EvalCommand.Bin(Boxed(50, 40, 150, 120), "frame")); // three quarters outside
+        Assert.Equal(0.75, EvalCommand.OutsideShare([50, 40, 150, 120], 100, 80), 9);
+        Assert.Null(EvalCommand.Bin(Boxed(10, 10, 10, 50), "frame")); // no area: no bin
+        Assert.Null(EvalCommand.Bin(new HeadLabel { Image = "a.jpg", Width = 100, Height = 80 }, "frame"));
     }
 
     [Fact]

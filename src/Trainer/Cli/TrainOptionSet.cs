@@ -42,6 +42,7 @@ internal sealed class TrainOptionSet
     public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
     public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map), heatmap (soft-argmax over heat maps at stride 8) or anchor (BlazeFace's anchors and their offsets, weighed by the softmax of their scores; on blazeface the keypoints start from BlazeFace's own detector layers). One for both, or per head kind: keypoints=anchor,center=regress. Default regress.");
     public Option<string> PoseFrame { get; } = Text("--pose-frame", "pose head: ray (default: the rotation relative to the ray through the head centre, what a crop around the head shows; the runtime turns it into the camera's) or camera (in the camera's axes, as models before 2026-12-03).");
+    public Option<string> PoseHead { get; } = Text("--pose-head", "pose head: regress (default: a fully connected layer on the deepest map, separate weights for every place) or anchor (a rotation regressed at every anchor of the stride-8 and stride-16 maps with the same weights everywhere, weighed by the softmax of anchor scores that start from BlazeFace's on blazeface).");
     public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
     public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
     public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
@@ -52,7 +53,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, PoseFrame, PoseHead, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
         {
             c.Options.Add(o);
         }
@@ -83,6 +84,9 @@ internal sealed class TrainOptionSet
         PointLocators = r.GetValue(PointHead) is { } ph ? LocatorsOf(ph) : new Dictionary<string, string>(),
         PoseFrame = r.GetValue(PoseFrame) is { } pf
             ? pf is "ray" or "camera" ? pf : throw new ArgumentException($"option --pose-frame: '{pf}' is not ray or camera")
+            : null,
+        PoseLocator = r.GetValue(PoseHead) is { } poh
+            ? poh is "regress" or "anchor" ? poh : throw new ArgumentException($"option --pose-head: '{poh}' is not regress or anchor")
             : null,
         ValueLocator = r.GetValue(ValueHead) is { } vh
             ? vh is "pooled" or "density" ? vh : throw new ArgumentException($"option --value-head: '{vh}' is not pooled or density")

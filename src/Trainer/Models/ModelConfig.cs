@@ -45,7 +45,9 @@ internal sealed record HeadConfig
     /// <summary>center and keypoints: "regress" (default; a fully connected layer on the deepest
     /// map), "heatmap" (soft-argmax over heat maps at <see cref="Stride"/>, default 8) or "anchor"
     /// (BlazeFace's anchors, scores and offsets, averaged by the scores' softmax). value:
-    /// "pooled" (default; fastai's pooled head) or "density" (the sum of a per-pixel density map).</summary>
+    /// "pooled" (default; fastai's pooled head) or "density" (the sum of a per-pixel density map).
+    /// pose: "regress" (default; a fully connected layer on the deepest map) or "anchor" (a rotation
+    /// per anchor, averaged by the scores' softmax: <see cref="Heads.AnchorPoseHead"/>).</summary>
     public string? Locator { get; init; }
 
     /// <summary>mask: the finest feature stride the decoder reaches (default: the backbone's
@@ -66,8 +68,9 @@ internal sealed record HeadConfig
     /// <param name="maskCodes">Segmentation codes: a mask head then has one channel per code.</param>
     /// <param name="values">Value names, with the targets' mean and std.</param>
     /// <param name="valueLocator">value: "pooled" or "density" (null: pooled).</param>
+    /// <param name="poseLocator">pose: "regress" or "anchor" (null: regress).</param>
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
-        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null) => new()
+        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null, string? poseLocator = null) => new()
     {
         Frame = kind == OutputKinds.Pose ? poseFrame ?? "ray" : null,
         Kind = kind,
@@ -79,7 +82,10 @@ internal sealed record HeadConfig
         MultiLabel = kind == OutputKinds.Class && multiLabel,
         Stride = kind == OutputKinds.Mask ? maskStride : null,
         Width = kind == OutputKinds.Mask || (kind == OutputKinds.Value && valueLocator == "density") ? maskWidth : null,
-        Locator = kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? locator : kind == OutputKinds.Value && valueLocator == "density" ? valueLocator : null,
+        Locator = kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? locator
+            : kind == OutputKinds.Value && valueLocator == "density" ? valueLocator
+            : kind == OutputKinds.Pose && poseLocator == "anchor" ? poseLocator
+            : null,
     };
 }
 
@@ -177,9 +183,11 @@ internal sealed record ModelConfig
                 throw new InvalidDataException($"{source}: heads: frame '{frame}' of '{h.OutputName}': only a pose head has a frame, ray or camera");
             }
 
-            if (h.Locator is { } l && !(h.Kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? l is "regress" or "heatmap" or "anchor" : h.Kind == OutputKinds.Value && l is "pooled" or "density"))
+            if (h.Locator is { } l && !(h.Kind is OutputKinds.CenterHead or OutputKinds.Keypoints ? l is "regress" or "heatmap" or "anchor"
+                : h.Kind == OutputKinds.Value ? l is "pooled" or "density"
+                : h.Kind == OutputKinds.Pose && l is "regress" or "anchor"))
             {
-                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress, heatmap or anchor, value heads pooled or density");
+                throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress, heatmap or anchor, value heads pooled or density, pose heads regress or anchor");
             }
 
             if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))

@@ -8,7 +8,7 @@ using HeadTracking.Trainer.Onnx;
 namespace HeadTracking.Trainer.Models;
 
 /// <summary>What loading pretrained weights did: the backbone's tensors, and a line for each
-/// head that can start from the same network (<see cref="AnchorPointHead"/>).</summary>
+/// head that can start from the same network (<see cref="AnchorPointHead"/>, <see cref="AnchorPoseHead"/>).</summary>
 internal sealed record PretrainedReport(ImportReport Backbone, IReadOnlyList<string> Heads);
 
 /// <summary>Loads pretrained backbone weights from an ONNX file into a model's backbone, and the
@@ -29,7 +29,7 @@ internal static class PretrainedBackbone
             ? BlazeFaceWeights.NameMap(prefix: "", heads: false)
             : net.Backbone.state_dict().Keys.ToDictionary(k => k, k => k);
         ImportReport backbone = OnnxWeights.Load(net.Backbone, path, map, strict: true);
-        AnchorPointHead[] heads = [.. net.Heads.OfType<AnchorPointHead>()];
+        IStartsFromBlazeFace[] heads = [.. net.Heads.OfType<IStartsFromBlazeFace>()];
         if (heads.Length == 0 || net.Backbone is not BlazeFaceBackbone)
         {
             return new PretrainedReport(backbone, [.. heads.Select(h => $"{h.OutputName}: not on BlazeFace's backbone, started at random")]);

@@ -71,6 +71,9 @@ internal sealed record TrainRequest
     /// <summary>Pose head: ray or camera (null: ray).</summary>
     public string? PoseFrame { get; init; }
 
+    /// <summary>pose head: "regress" or "anchor" (<see cref="HeadConfig.Locator"/>); null: regress.</summary>
+    public string? PoseLocator { get; init; }
+
     public TrainOptions Options { get; init; } = new();
 }
 
@@ -238,7 +241,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame) with
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
             })],

@@ -22,7 +22,7 @@ internal static class EvalCommand
         var threads = Int("--threads", "ONNX Runtime threads.", Environment.ProcessorCount, 1, 256);
         var seed = Int("--seed", "The seed train was given (it picks a random split).", 0);
         var threshold = Number("--threshold", "Multi-label: the probability above which a label counts as predicted.", 0.5, 1e-6, 1 - 1e-6);
-        var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees), face (face box width 0-30%, 30-45%, 45%+ of the image) or person (the labels' identity: which person, or which photo's face a synthetic head wears).");
+        var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees), face (face box width 0-30%, 30-45%, 45%+ of the image) person (the labels' identity: which person, or which photo's face a synthetic head wears) or frame (how much of the face box lies outside the image: none, under a quarter, a quarter or more).");
         var c = new Command("eval", "Metrics of an exported model run as the runtime runs it: its letterbox, ONNX Runtime and its decoders (HeadModel), scored against labels moved by the same input transform.") { model, split, json, batch, threads, seed, threshold, by };
         dataOptions.AddTo(c);
         c.SetAction(r => Eval(r.Get(model), dataOptions.Read(r, r.GetValue(seed)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads), r.GetValue(threshold), r.GetValue(by)));
@@ -36,9 +36,9 @@ internal static class EvalCommand
             throw new ArgumentException($"option --split: '{split}' is not one of: all, train, valid");
         }
 
-        if (by is not (null or "yaw" or "face" or "person"))
+        if (by is not (null or "yaw" or "face" or "person" or "frame"))
         {
-            throw new ArgumentException($"option --by: '{by}' is not one of: yaw, face, person");
+            throw new ArgumentException($"option --by: '{by}' is not one of: yaw, face, person, frame");
         }
 
         List<DataItem> items = DataOptionSet.SplitItems(spec, split);
@@ -80,6 +80,19 @@ internal static class EvalCommand
         "yaw" when label.Pose is { } p => Math.Abs(p.Yaw) switch { < 30 => "|yaw| 00-30", < 60 => "|yaw| 30-60", _ => "|yaw| 60+" },
         "face" when label.Box is { Length: 4 } b && label.Width > 0 => ((b[2] - b[0]) / label.Width) switch { < 0.3 => "face 00-30%", < 0.45 => "face 30-45%", _ => "face 45%+" },
         "person" when !string.IsNullOrEmpty(label.Identity) => label.Identity,
+        "frame" when label.Box is { Length: 4 } b && label.Width > 0 && label.Height > 0 && b[2] > b[0] && b[3] > b[1] => OutsideShare(b, label.Width, label.Height) switch
+        {
+            <= 0 => "frame whole",
+            < 0.25 => "frame cut 00-25%",
+            _ => "frame cut 25%+",
+        },
         _ => null,
     };
+
+    /// <summary>The share of a box's area that lies outside a width x height image.</summary>
+    internal static double OutsideShare(double[] box, int width, int height)
+    {
+        double inside = Math.Max(0, Math.Min(box[2], width) - Math.Max(box[0], 0)) * Math.Max(0, Math.Min(box[3], height) - Math.Max(box[1], 0));
+        return 1 - inside / ((box[2] - box[0]) * (double)(box[3] - box[1]));
+    }
 }

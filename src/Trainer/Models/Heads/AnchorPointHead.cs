@@ -22,7 +22,7 @@ namespace HeadTracking.Trainer.Models.Heads;
 /// <see cref="PointHead"/> ([N,2] or [N,K,2] in [lo, hi] over the input). State names:
 /// classifier8, regressor8, classifier16, regressor16 (after BlazeFace's, by feature size at 128).
 /// </summary>
-internal sealed class AnchorPointHead : Head
+internal sealed class AnchorPointHead : Head, IStartsFromBlazeFace
 {
     /// <summary>BlazeFace's anchor layout: (feature stride, anchors a cell).</summary>
     public static readonly (int Stride, int PerCell)[] Levels = [(8, 2), (16, 6)];
@@ -32,7 +32,7 @@ internal sealed class AnchorPointHead : Head
     /// real crops) took much of the softmax's weight and put the points 5.8 px from the dense
     /// teacher's on the held-out real crops (NME 0.28); doubled, 1.5 px (NME 0.072), about as
     /// close as BlazeFace's own decoding by non-maximum suppression.</summary>
-    private const float ScoreSharpening = 2f;
+    internal const float ScoreSharpening = 2f;
 
     /// <summary>Numbers BlazeFace regresses per anchor: box centre x, y, width, height, then six (x, y).</summary>
     private const int BlazeValues = 16;
@@ -150,41 +150,58 @@ internal sealed class AnchorPointHead : Head
             return $"{OutputName}: not BlazeFace's six keypoints at 128x128, started at random";
         }
 
-        string[] layers = ["classifier8", "regressor8", "classifier16", "regressor16"];
-        if (!layers.All(l => names.TryGetValue($"{l}.weight", out string? w) && file.ContainsKey(w) && names.TryGetValue($"{l}.bias", out string? b) && file.ContainsKey(b)))
+        if (!HasLayers(file, names, "classifier8", "regressor8", "classifier16", "regressor16"))
         {
             return $"{OutputName}: the weights file lacks BlazeFace's detector layers, started at random";
         }
 
-        using (no_grad())
+        foreach ((Conv2d conv, string key, bool scores) in new[] { (classifier8, "classifier8", true), (regressor8, "regressor8", false), (classifier16, "classifier16", true), (regressor16, "regressor16", false) })
         {
-            foreach ((Conv2d conv, string key, bool scores) in new[] { (classifier8, "classifier8", true), (regressor8, "regressor8", false), (classifier16, "classifier16", true), (regressor16, "regressor16", false) })
-            {
-                OnnxTensor w = file[names[$"{key}.weight"]], b = file[names[$"{key}.bias"]];
-                long inputs = w.Dims[1];
-                int rows = (int)conv.weight!.shape[0];
-                var weight = new float[rows * inputs];
-                var bias = new float[rows];
-                for (int r = 0; r < rows; r++)
-                {
-                    // Our row r: anchor r / 12, value r % 12 (a keypoint's x or y) = BlazeFace's row anchor * 16 + 4 + value.
-                    int source = scores ? r : ((r / (2 * Points)) * BlazeValues) + 4 + (r % (2 * Points));
-                    float gain = scores ? ScoreSharpening : 1f;
-                    for (long c = 0; c < inputs; c++)
-                    {
-                        weight[(r * inputs) + c] = gain * w.Data[(source * inputs) + c];
-                    }
-
-                    bias[r] = gain * b.Data[source];
-                }
-
-                conv.weight.copy_(tensor(weight, conv.weight.shape));
-                conv.bias!.copy_(tensor(bias, [rows]));
-            }
+            // Our row r: anchor r / 12, value r % 12 (a keypoint's x or y) = BlazeFace's row anchor * 16 + 4 + value.
+            CopyRows(conv, file[names[$"{key}.weight"]], file[names[$"{key}.bias"]], scores ? r => r : r => ((r / (2 * Points)) * BlazeValues) + 4 + (r % (2 * Points)), scores ? ScoreSharpening : 1f);
         }
 
         return $"{OutputName}: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)";
     }
 
+    /// <summary>Whether <paramref name="file"/> has every one of BlazeFace's <paramref name="layers"/> (weight and bias).</summary>
+    internal static bool HasLayers(IReadOnlyDictionary<string, OnnxTensor> file, IReadOnlyDictionary<string, string> names, params string[] layers) =>
+        layers.All(l => names.TryGetValue($"{l}.weight", out string? w) && file.ContainsKey(w) && names.TryGetValue($"{l}.bias", out string? b) && file.ContainsKey(b));
+
+    /// <summary>Sets a 1x1 convolution's row r (weights and bias) to <paramref name="gain"/> times
+    /// row <paramref name="source"/>(r) of a BlazeFace detector layer.</summary>
+    internal static void CopyRows(Conv2d conv, OnnxTensor w, OnnxTensor b, Func<int, int> source, float gain)
+    {
+        long inputs = w.Dims[1];
+        int rows = (int)conv.weight!.shape[0];
+        var weight = new float[rows * inputs];
+        var bias = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            int from = source(r);
+            for (long c = 0; c < inputs; c++)
+            {
+                weight[(r * inputs) + c] = gain * w.Data[(from * inputs) + c];
+            }
+
+            bias[r] = gain * b.Data[from];
+        }
+
+        using (no_grad())
+        {
+            conv.weight.copy_(tensor(weight, conv.weight.shape));
+            conv.bias!.copy_(tensor(bias, [rows]));
+        }
+    }
+
     private static Tensor Cells(Tensor nchw, long width) => BlazeFaceNet.Anchors(nchw, width);
+}
+
+/// <summary>A head whose layers can start from BlazeFace's detector layers (<see cref="PretrainedBackbone"/>).</summary>
+internal interface IStartsFromBlazeFace
+{
+    string OutputName { get; }
+
+    /// <summary>Loads what it can from BlazeFace's weights; returns what it did, for the log.</summary>
+    string LoadBlazeFace(IReadOnlyDictionary<string, OnnxTensor> file, IReadOnlyDictionary<string, string> names);
 }

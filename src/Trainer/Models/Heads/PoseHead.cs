@@ -41,22 +41,27 @@ internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size =
         return stack([e1, e2, e3], 2).MoveToOuterDisposeScope();
     }
 
-    public override ManifestOutput Describe() => new()
+    public override ManifestOutput Describe() => Manifest(OutputName, Frame);
+
+    public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs) => [EmitSixDToMatrix(g, EmitRaw(g, inputs))];
+
+    /// <summary>The manifest entry of a [N,3,3] rotation output in <paramref name="frame"/> ("ray" or "camera").</summary>
+    public static ManifestOutput Manifest(string name, string frame) => new()
     {
-        Name = OutputName,
+        Name = name,
         Kind = OutputKinds.Pose,
         Shape = [-1, 3, 3],
         Representation = "rotation_matrix",
-        Frame = Frame,
-        Coordinates = Frame == "ray"
+        Frame = frame,
+        Coordinates = frame == "ray"
             ? "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in the axes of a camera turned to look straight at the head centre (Ray(head centre): the smallest rotation of the camera's z axis onto the ray through it); identity = facing that camera; camera rotation = Ray(head centre) R; R = Ry(yaw) Rx(pitch) Rz(roll)"
             : "columns are the head's axes (x toward its left ear, y down, z toward the back of the head) in camera coordinates (x right, y down, z away from the camera); identity = facing the camera; R = Ry(yaw) Rx(pitch) Rz(roll)",
         Activation = "none",
     };
 
-    public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    /// <summary>Emits <see cref="SixDToMatrix"/> of an [N,6] value; returns the [N,3,3] value's name.</summary>
+    public static string EmitSixDToMatrix(OnnxGraphBuilder g, string o)
     {
-        string o = EmitRaw(g, inputs);
         string a = BoxHead.Slice(g, o, 0, 3), b = BoxHead.Slice(g, o, 3, 6);
         string e1 = Normalize(g, a);
         string dot = g.Node("ReduceSum", [g.Node("Mul", [e1, b]), g.ConstantInt64(1)], Attr("keepdims", 1L));
@@ -65,7 +70,7 @@ internal sealed class PoseHead(string name, Backbone backbone, TrunkSize? size =
             g.Node("Mul", [Roll(g, e1, 1), Roll(g, e2, 2)]),
             g.Node("Mul", [Roll(g, e1, 2), Roll(g, e2, 1)])]);
         string Column(string v) => g.Node("Unsqueeze", [v, g.ConstantInt64(2)]);
-        return [g.Node("Concat", [Column(e1), Column(e2), Column(e3)], Attr("axis", 2L))];
+        return g.Node("Concat", [Column(e1), Column(e2), Column(e3)], Attr("axis", 2L));
     }
 
     /// <summary>a × b for [N,3] tensors, as rolled products (the same formula the export writes).</summary>

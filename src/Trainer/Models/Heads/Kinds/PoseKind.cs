@@ -14,7 +14,9 @@ internal sealed class PoseKind : HeadKind
 {
     public override string Name => OutputKinds.Pose;
 
-    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => new PoseHead(h.OutputName, backbone, trunk, h.Frame ?? "camera");
+    public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator == "anchor"
+        ? new AnchorPoseHead(h.OutputName, backbone, h.Frame ?? "camera")
+        : new PoseHead(h.OutputName, backbone, trunk, h.Frame ?? "camera");
 
     public override void Fill(Batch b, int i, Augmented sample, BatchLayout layout)
     {

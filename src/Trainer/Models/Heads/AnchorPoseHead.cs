@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracking.Runtime.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracking.Trainer.Models.Heads;
+
+/// <summary>
+/// Head orientation read where the head is, the way BlazeFace reads its keypoints: every anchor
+/// (2 a cell on the stride-8 map, 6 on the stride-16 map) regresses a rotation in the 6D
+/// representation from its own cell's features (a 1x1 convolution, ReLU, a 1x1 convolution: the
+/// same weights at every cell), and the anchors are weighed by the softmax of their score logits
+/// and summed before Gram-Schmidt (<see cref="PoseHead.SixDToMatrix"/>). Unlike
+/// <see cref="PoseHead"/>, whose fully connected layer has separate weights for every cell of the
+/// deepest map, what it learns from a head in one place holds in every other, which suits the ray
+/// frame (the rotation relative to the ray through the head centre: what the head looks like
+/// wherever it is). On BlazeFace's backbone at 128x128 the score layers start from BlazeFace's
+/// (times <see cref="AnchorPointHead.ScoreSharpening"/>), so it starts by looking at faces; they
+/// learn with the rest of the head. Output as <see cref="PoseHead"/>: [N,3,3]. State names:
+/// classifier8, hidden8, regressor8, classifier16, hidden16, regressor16.
+/// </summary>
+internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
+{
+    /// <summary>Channels between an anchor's features and its rotations.</summary>
+    public const int HiddenWidth = 64;
+
+#pragma warning disable IDE1006 // TorchSharp names parameters after these fields.
+    private readonly Conv2d classifier8, hidden8, regressor8, classifier16, hidden16, regressor16;
+#pragma warning restore IDE1006
+    private readonly int[] _level = new int[2];
+    private readonly bool _blazeFace;
+
+    public AnchorPoseHead(string name, Backbone backbone, string frame = "ray")
+        : base(nameof(AnchorPoseHead))
+    {
+        IReadOnlyList<FeatureInfo> f = backbone.Features;
+        for (int l = 0; l < AnchorPointHead.Levels.Length; l++)
+        {
+            int stride = AnchorPointHead.Levels[l].Stride;
+            _level[l] = f.Select((x, i) => (x, i)).Where(p => p.x.Stride == stride).Select(p => p.i).DefaultIfEmpty(-1).Last();
+            if (_level[l] < 0)
+            {
+                throw new ArgumentException($"anchor pose head '{name}': needs feature maps at strides {string.Join(" and ", AnchorPointHead.Levels.Select(x => x.Stride))}; the backbone's are {string.Join(", ", f.Select(x => x.Stride))}");
+            }
+        }
+
+        OutputName = name;
+        Frame = frame;
+        int fine = f[_level[0]].Channels, coarse = f[_level[1]].Channels;
+        int perFine = AnchorPointHead.Levels[0].PerCell, perCoarse = AnchorPointHead.Levels[1].PerCell;
+        _blazeFace = backbone is BlazeFaceBackbone && backbone.Preprocessing.Width == 128 && backbone.Preprocessing.Height == 128;
+        classifier8 = Conv2d(fine, perFine, 1);
+        hidden8 = Conv2d(fine, HiddenWidth, 1);
+        regressor8 = Conv2d(HiddenWidth, perFine * 6, 1);
+        classifier16 = Conv2d(coarse, perCoarse, 1);
+        hidden16 = Conv2d(coarse, HiddenWidth, 1);
+        regressor16 = Conv2d(HiddenWidth, perCoarse * 6, 1);
+        RegisterComponents();
+    }
+
+    public override string OutputName { get; }
+
+    /// <summary>"ray" or "camera": see <see cref="HeadConfig.Frame"/>.</summary>
+    public string Frame { get; }
+
+    public override Tensor forward(Tensor[] features)
+    {
+        using var scope = NewDisposeScope();
+        Tensor fine = features[_level[0]], coarse = features[_level[1]];
+        Tensor logits = cat([Cells(classifier8.forward(fine), 1), Cells(classifier16.forward(coarse), 1)], 1);
+        Tensor sixD = cat([
+            Cells(regressor8.forward(functional.relu(hidden8.forward(fine))), 6),
+            Cells(regressor16.forward(functional.relu(hidden16.forward(coarse))), 6)], 1);
+        Tensor weighted = logits.softmax(1).transpose(1, 2).matmul(sixD); // [N, 1, 6]
+        return PoseHead.SixDToMatrix(weighted.reshape(-1, 6)).MoveToOuterDisposeScope();
+    }
+
+    public override ManifestOutput Describe() => PoseHead.Manifest(OutputName, Frame);
+
+    public override string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string fine = inputs[_level[0]], coarse = inputs[_level[1]];
+        string Scores(Conv2d conv, string name, string feature) => BlazeFaceNet.EmitAnchors(g, conv, name, feature, 1);
+        string Rotations(Conv2d hidden, string hiddenName, Conv2d regressor, string regressorName, string feature) =>
+            BlazeFaceNet.EmitAnchors(g, regressor, regressorName, g.Node("Relu", [g.Emit(hidden, feature, hiddenName)]), 6);
+        string logits = g.Node("Concat", [Scores(classifier8, nameof(classifier8), fine), Scores(classifier16, nameof(classifier16), coarse)], OnnxGraphBuilder.Attr("axis", 1L));
+        string sixD = g.Node("Concat", [
+            Rotations(hidden8, nameof(hidden8), regressor8, nameof(regressor8), fine),
+            Rotations(hidden16, nameof(hidden16), regressor16, nameof(regressor16), coarse)], OnnxGraphBuilder.Attr("axis", 1L));
+        string weights = g.Node("Transpose", [g.Node("Softmax", [logits], OnnxGraphBuilder.Attr("axis", 1L))], OnnxGraphBuilder.Ints("perm", 0L, 2L, 1L));
+        string weighted = g.Node("Reshape", [g.Node("MatMul", [weights, sixD]), g.ConstantInt64(-1, 6)]);
+        return [PoseHead.EmitSixDToMatrix(g, weighted)];
+    }
+
+    /// <summary>Starts the two score layers from BlazeFace's (sharpened as the anchor point head's),
+    /// on BlazeFace's backbone at 128x128 when the file has them; the rotation layers start at random.</summary>
+    public string LoadBlazeFace(IReadOnlyDictionary<string, OnnxTensor> file, IReadOnlyDictionary<string, string> names)
+    {
+        if (!_blazeFace)
+        {
+            return $"{OutputName}: not on BlazeFace's backbone at 128x128, started at random";
+        }
+
+        if (!AnchorPointHead.HasLayers(file, names, "classifier8", "classifier16"))
+        {
+            return $"{OutputName}: the weights file lacks BlazeFace's score layers, started at random";
+        }
+
+        AnchorPointHead.CopyRows(classifier8, file[names["classifier8.weight"]], file[names["classifier8.bias"]], r => r, AnchorPointHead.ScoreSharpening);
+        AnchorPointHead.CopyRows(classifier16, file[names["classifier16.weight"]], file[names["classifier16.bias"]], r => r, AnchorPointHead.ScoreSharpening);
+        return $"{OutputName}: BlazeFace's anchor scores (its rotation layers start at random)";
+    }
+
+    private static Tensor Cells(Tensor nchw, long width) => BlazeFaceNet.Anchors(nchw, width);
+}
