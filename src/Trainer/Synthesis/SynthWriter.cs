@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using HeadTracking.Runtime.Detection;
 using HeadTracking.Trainer.Data;
+using HeadTracking.Trainer.Teachers;
 using OpenCvSharp;
 
 namespace HeadTracking.Trainer.Synthesis;
@@ -14,7 +15,11 @@ namespace HeadTracking.Trainer.Synthesis;
 internal static class SynthWriter
 {
     /// <summary>Where the generator's inputs come from; null means the fetched defaults.</summary>
-    internal sealed record Sources(string? Faces = null, string? Backgrounds = null, string? Mesh = null, string? Detector = null);
+    /// <param name="Unwrap">How face textures are unwrapped from the photos: "keypoints" (the
+    /// canonical mesh posed on BlazeFace's six keypoints; null means this) or "dense" (at the dense
+    /// teacher's 468 landmarks, <see cref="FaceIdentity.FromPhotos"/>).</param>
+    /// <param name="FaceMesh">The dense teacher's TF.js model (default: the fetched one).</param>
+    internal sealed record Sources(string? Faces = null, string? Backgrounds = null, string? Mesh = null, string? Detector = null, string? Unwrap = null, string? FaceMesh = null);
 
     /// <summary>Background photos: every jpg/png of a folder except ones known to show faces.</summary>
     private static readonly string[] s_notBackgrounds = ["messi5.jpg", "lena.jpg", "lena.png"];
@@ -29,7 +34,18 @@ internal static class SynthWriter
         Mesh face = Mesh.LoadCanonicalFace(meshPath);
         string[] photos = Images(facesDir);
         using var detector = new BlazeFaceDetector(detectorPath);
-        List<FaceIdentity> identities = FaceIdentity.FromPhotos(photos, face, detector);
+        string unwrap = sources.Unwrap ?? "keypoints";
+        if (unwrap is not ("keypoints" or "dense"))
+        {
+            throw new ArgumentException($"option --unwrap: '{unwrap}' is not keypoints or dense");
+        }
+
+        List<FaceIdentity> identities;
+        int skipped;
+        using (FaceMeshTeacher? teacher = unwrap == "dense" ? new FaceMeshTeacher(sources.FaceMesh ?? ExternalData.Find(Path.Combine("face-landmarks", "facemesh.json")), meshPath) : null)
+        {
+            identities = FaceIdentity.FromPhotos(photos, face, detector, teacher, out skipped);
+        }
 
         var backgrounds = new List<Mat>();
         var found = new FaceDetections();
@@ -59,7 +75,7 @@ internal static class SynthWriter
 
             var synth = new HeadSynthesizer(face, identities, backgrounds, options);
             log.WriteLine($"Generator: {identities.Count} face identities from {photos.Length} photos in {facesDir} " +
-                $"({synth.TrainIdentities} train, {synth.ValidIdentities} held out: {string.Join(", ", options.ValidPhotos)}), {backgrounds.Count} backgrounds from {backgroundsDir} ({withFaces} left out: BlazeFace finds faces in them)");
+                $"({synth.TrainIdentities} train, {synth.ValidIdentities} held out: {string.Join(", ", options.ValidPhotos)}; textures unwrapped {(unwrap == "dense" ? $"at the dense teacher's landmarks, {skipped} faces it could not label left out" : "by the mesh posed on BlazeFace's keypoints")}), {backgrounds.Count} backgrounds from {backgroundsDir} ({withFaces} left out: BlazeFace finds faces in them)");
             return synth;
         }
         finally
