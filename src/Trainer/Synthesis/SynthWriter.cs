@@ -15,9 +15,9 @@ namespace HeadTracking.Trainer.Synthesis;
 internal static class SynthWriter
 {
     /// <summary>Where the generator's inputs come from; null means the fetched defaults.</summary>
-    /// <param name="Unwrap">How face textures are unwrapped from the photos: "keypoints" (the
-    /// canonical mesh posed on BlazeFace's six keypoints; null means this) or "dense" (at the dense
-    /// teacher's 468 landmarks, <see cref="FaceIdentity.FromPhotos"/>).</param>
+    /// <param name="Unwrap">How face textures are unwrapped from the photos: "dense" (at the dense
+    /// teacher's 468 landmarks, <see cref="FaceIdentity.FromPhotos"/>; null means this) or
+    /// "keypoints" (the canonical mesh posed on BlazeFace's six keypoints, as before 2026-12-05).</param>
     /// <param name="FaceMesh">The dense teacher's TF.js model (default: the fetched one).</param>
     internal sealed record Sources(string? Faces = null, string? Backgrounds = null, string? Mesh = null, string? Detector = null, string? Unwrap = null, string? FaceMesh = null);
 
@@ -34,7 +34,7 @@ internal static class SynthWriter
         Mesh face = Mesh.LoadCanonicalFace(meshPath);
         string[] photos = Images(facesDir);
         using var detector = new BlazeFaceDetector(detectorPath);
-        string unwrap = sources.Unwrap ?? "keypoints";
+        string unwrap = sources.Unwrap ?? "dense";
         if (unwrap is not ("keypoints" or "dense"))
         {
             throw new ArgumentException($"option --unwrap: '{unwrap}' is not keypoints or dense");

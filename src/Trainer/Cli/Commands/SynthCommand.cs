@@ -26,7 +26,7 @@ internal static class SynthCommand
         var maxFace = Number("--max-face", "Largest face width as a fraction of the image.", 0.6, 0.05, 1.5);
         var maxShift = Number("--max-shift", "How far the head may be from the centre, as a fraction of the image.", 0.5, 0, 0.5);
         var noOcclusion = Flag("--no-occlusion", "Never put an occluder over the head.");
-        var unwrap = Text("--unwrap", "How face textures are taken from the photos: keypoints (default: the canonical mesh posed on BlazeFace's six keypoints) or dense (each mesh vertex at the dense teacher's landmark, so the texture's eyes, nose and mouth land on the mesh's; faces it cannot label are left out).");
+        var unwrap = Text("--unwrap", "How face textures are taken from the photos: dense (default: each mesh vertex at the dense teacher's landmark, so the texture's eyes, nose and mouth land on the mesh's; faces it cannot label are left out) or keypoints (the canonical mesh posed on BlazeFace's six keypoints, as before 2026-12-05: the texture's features land off the mesh's).");
         var parts = Flag("--parts", "Write a segmentation data set instead, in CamVid's layout: images/, labels/NNNNNN_P.png with the part of every pixel (background, face, hair, neck, occluder), codes.txt, valid.txt.");
         var c = new Command("synth", "Renders labelled synthetic heads (textured face mesh, skull, hair, neck) over real backgrounds.")
             { output, count, size, seed, threads, preview, faces, backgrounds, minFace, maxFace, maxShift, noOcclusion, unwrap, parts };
