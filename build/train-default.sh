@@ -26,17 +26,22 @@ case "$scale" in
   smoke) count=400; per_face=30; epochs=1; batches=6 ;;
   *) echo "train-default: HEADTRACKER_TRAIN_SCALE must be full or smoke, not '$scale'" >&2; exit 2 ;;
 esac
-"${train[@]}" synth --out "$work/synth" --count "$count" --seed 7
+# Face textures taken at the dense teacher's 468 landmarks: the texture's eyes, nose and mouth sit on
+# the mesh's, where the labels are (posed on BlazeFace's six keypoints they were 22 px off).
+"${train[@]}" synth --out "$work/synth" --count "$count" --seed 7 --unwrap dense
 "${train[@]}" teacher-crops --out "$work/real" --per-face "$per_face" --seed 7
 # fastai fine_tune from BlazeFace's weights: its backbone, and for the keypoints its own detector
 # layers (--point-head keypoints=anchor), which put the six points 1.5 px from the dense teacher's
 # before any training. The keypoints learn from the real crops only (on the synthetic faces those
-# layers land 22 px from the labels, even frontal ones, and learning from both pulled them off the
-# real faces), the real crops are shown four times an epoch, and the keypoint loss weighs ten
-# times (a few px of error is a few thousandths of squared error, beside pose's hundredths).
+# layers landed 22 px from the labels of textures posed on six keypoints, and learning from both
+# pulled them off the real faces), the real crops are shown three times an epoch, and the keypoint
+# loss weighs ten times (a few px of error is a few thousandths of squared error, beside pose's
+# hundredths). The pretrained layers learn 1000 times slower than the heads (100 by default): the
+# six training faces over-fit fast. The pose is read at the anchors (--pose-head anchor), with the
+# same weights wherever the head is.
 "${train[@]}" train --data "$work/synth,$work/real" --heads center,keypoints,box,pose,mask --mask-stride 4 --mask-width 16 \
-  --point-head keypoints=anchor --drop-labels "$work/synth=keypoints" --oversample "$work/real=4" --loss-weights keypoints=10 \
-  --epochs "$epochs" --freeze-epochs 1 --lr 1e-2 --seed 7 --max-batches "$batches" --out "$work/run" --export "$work/model.onnx" \
+  --point-head keypoints=anchor --pose-head anchor --drop-labels "$work/synth=keypoints" --oversample "$work/real=3" --loss-weights keypoints=10 \
+  --epochs "$epochs" --freeze-epochs 1 --lr 1e-2 --lr-mult 1000 --seed 7 --max-batches "$batches" --out "$work/run" --export "$work/model.onnx" \
   ${HEADTRACKER_TRAIN_RESUME:+--resume}
 "${train[@]}" eval --model "$work/model.onnx" --data "$work/synth" --split valid --json "$work/eval.json"
 "${train[@]}" eval --model "$work/model.onnx" --data "$work/real" --split valid --json "$work/eval-real.json"

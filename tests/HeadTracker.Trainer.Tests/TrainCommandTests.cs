@@ -1,11 +1,13 @@
 using System;
 using System.IO;
 using System.Linq;
+using HeadTracking.Runtime.Models;
 using HeadTracking.Tests;
 using HeadTracking.Trainer.Cli.Commands;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Data.Loaders;
 using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Onnx;
 using HeadTracking.Trainer.Training;
 
 namespace HeadTracking.Trainer.Tests;
@@ -102,6 +104,9 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.True(fresh.ExitCode == 0, fresh.All);
         Assert.True(Loss(Path.Combine(_dir, "fresh")) > 2 * Loss(first), $"fresh heads {Loss(Path.Combine(_dir, "fresh"))}, trained {Loss(first)}");
         Assert.Contains("\"init\"", File.ReadAllText(Path.Combine(second, "model.onnx")), StringComparison.Ordinal);
+        var recipe = ModelManifest.FromJson(OnnxFile.Load(Path.Combine(second, "model.onnx")).MetadataProps.Single(p => p.Key == ModelManifest.MetadataKey).Value).Training!;
+        Assert.Equal("100", recipe["lr_mult"]); // the rates' spread, the default, recorded with the rest of the recipe
+        Assert.Equal("0.01", recipe["wd"]);
 
         // Every training item comes from the one --data entry: all lose their pose, and each is
         // shown three times an epoch.

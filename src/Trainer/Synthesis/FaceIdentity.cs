@@ -44,8 +44,8 @@ internal sealed class FaceIdentity
     /// three vertices' landmarks (MediaPipe's face mesh has the canonical mesh's 468 vertices, so
     /// the eyes, nose and mouth of the texture land on the mesh's own; a face the teacher cannot
     /// label is left out); without, the generic mesh posed by solvePnP on BlazeFace's six keypoints
-    /// and projected (which puts them 8-29% of the face's width from the teacher's landmarks on
-    /// the sample photos' faces, 12.8% on average).
+    /// and projected (which puts them 9-29% of the face's width from the teacher's landmarks on
+    /// the sample photos' faces, 14% on average; the width of BlazeFace's box).
     /// </summary>
     /// <param name="skipped">Faces left out because the teacher could not label them.</param>
     public static List<FaceIdentity> FromPhotos(IEnumerable<string> photos, Mesh face, BlazeFaceDetector detector, FaceMeshTeacher? teacher, out int skipped, int minFacePixels = 80)

@@ -357,6 +357,8 @@ internal static class TrainRun
             ["valid_items"] = validItems.Count.ToString(CultureInfo.InvariantCulture),
             ["epochs"] = $"{r.Options.FreezeEpochs} frozen + {r.Options.Epochs}",
             ["lr"] = r.Options.Lr.ToString(CultureInfo.InvariantCulture),
+            ["lr_mult"] = r.Options.LrMult.ToString(CultureInfo.InvariantCulture),
+            ["wd"] = r.Options.WeightDecay.ToString(CultureInfo.InvariantCulture),
             ["batch"] = r.Options.BatchSize.ToString(CultureInfo.InvariantCulture),
             ["seed"] = r.Options.Seed.ToString(CultureInfo.InvariantCulture),
         };
