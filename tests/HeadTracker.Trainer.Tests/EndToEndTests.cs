@@ -199,7 +199,7 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
-    public void The_detector_box_scaled_by_the_runtime_matches_the_face_box_it_stands_for()
+    public void BlazeFace_finds_the_labelled_face_box_on_synthetic_renders()
     {
         using var detector = new Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
         var faces = new Runtime.Detection.FaceDetections();
@@ -217,8 +217,12 @@ public class EndToEndTests(EndToEndFixture f, ITestOutputHelper output) : IClass
         }
 
         double ratio = Median(ratios);
-        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames; the runtime uses {Runtime.Contract.Conventions.DetectorToFaceWidth}");
+        output.WriteLine($"face box / BlazeFace box: median {ratio:F2} over {ratios.Count} near-frontal frames");
         Assert.True(ratios.Count > 20, $"BlazeFace found the face in only {ratios.Count} near-frontal frames");
-        Assert.InRange(Runtime.Contract.Conventions.DetectorToFaceWidth / ratio, 0.85, 1.15);
+
+        // Synthetic boxes follow BlazeFace's convention (the real crops carry BlazeFace's own box):
+        // measured 1.01 with textures at the teacher's landmarks (0.84 when the runtime's
+        // DetectorToFaceWidth was measured here, on textures unwrapped the old way).
+        Assert.InRange(ratio, 0.9, 1.1);
     }
 }
