@@ -50,6 +50,11 @@ internal sealed class FaceIdentity
     /// <param name="skipped">Faces left out because the teacher could not label them.</param>
     public static List<FaceIdentity> FromPhotos(IEnumerable<string> photos, Mesh face, BlazeFaceDetector detector, FaceMeshTeacher? teacher, out int skipped, int minFacePixels = 80)
     {
+        if (teacher != null && face.VertexCount != FaceMeshTeacher.LandmarkCount)
+        {
+            throw new ArgumentException($"the dense unwrap puts each mesh vertex at the teacher's landmark of the same number: it needs a mesh of {FaceMeshTeacher.LandmarkCount} vertices, this one has {face.VertexCount}", nameof(face));
+        }
+
         skipped = 0;
         var result = new List<FaceIdentity>();
         var found = new FaceDetections();
@@ -74,7 +79,7 @@ internal sealed class FaceIdentity
                 if (teacher != null)
                 {
                     FaceMeshResult? m = teacher.Label(image, [found.Boxes[f * 4], found.Boxes[(f * 4) + 1], found.Boxes[(f * 4) + 2], found.Boxes[(f * 4) + 3]]);
-                    if (m == null || face.VertexCount != FaceMeshTeacher.LandmarkCount)
+                    if (m == null)
                     {
                         skipped++;
                         continue;

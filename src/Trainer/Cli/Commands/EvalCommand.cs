@@ -22,7 +22,7 @@ internal static class EvalCommand
         var threads = Int("--threads", "ONNX Runtime threads.", Environment.ProcessorCount, 1, 256);
         var seed = Int("--seed", "The seed train was given (it picks a random split).", 0);
         var threshold = Number("--threshold", "Multi-label: the probability above which a label counts as predicted.", 0.5, 1e-6, 1 - 1e-6);
-        var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees), face (face box width 0-30%, 30-45%, 45%+ of the image) person (the labels' identity: which person, or which photo's face a synthetic head wears) or frame (how much of the face box lies outside the image: none, under a quarter, a quarter or more).");
+        var by = Text("--by", "Also break the metrics down by: yaw (|yaw| 0-30, 30-60, 60+ degrees), face (face box width 0-30%, 30-45%, 45%+ of the image), person (the labels' identity: which person, or which photo's face a synthetic head wears) or frame (how much of the face box lies outside the image: none, under a quarter, a quarter or more).");
         var c = new Command("eval", "Metrics of an exported model run as the runtime runs it: its letterbox, ONNX Runtime and its decoders (HeadModel), scored against labels moved by the same input transform.") { model, split, json, batch, threads, seed, threshold, by };
         dataOptions.AddTo(c);
         c.SetAction(r => Eval(r.Get(model), dataOptions.Read(r, r.GetValue(seed)), r.GetValue(split) ?? "all", r.GetValue(json), r.GetValue(batch), r.GetValue(threads), r.GetValue(threshold), r.GetValue(by)));
