@@ -61,6 +61,14 @@ public sealed class FaceMeshTeacherFixture : IDisposable
 public class FaceMeshTeacherTests(FaceMeshTeacherFixture fixture, ITestOutputHelper output) : IClassFixture<FaceMeshTeacherFixture>
 {
     [Fact]
+    public void The_dense_unwrap_refuses_a_mesh_that_is_not_the_teachers()
+    {
+        var triangle = new Mesh([0, 0, 0, 1, 0, 0, 0, 1, 0], [0, 0, 1, 0, 0, 1], [0, 1, 2], (x, y, z) => (0, 0, -1));
+        var e = Assert.Throws<ArgumentException>(() => FaceIdentity.FromPhotos([Repo.Fetched("faces/sample1.jpg")], triangle, fixture.Detector, fixture.Teacher, out _));
+        Assert.Contains("needs a mesh of 468 vertices, this one has 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void On_real_photos_the_mesh_agrees_with_blazeface_and_the_canonical_mesh_fits_it()
     {
         var eyeErrors = new List<double>();
