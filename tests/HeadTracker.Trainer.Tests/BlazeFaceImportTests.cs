@@ -87,13 +87,9 @@ public class BlazeFaceImportTests
     public void An_anchor_keypoint_head_starts_where_BlazeFace_puts_the_points()
     {
         // A 128x128 crop around the first face BlazeFace finds in the photo, as teacher-crops cuts them.
-        using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample1.jpg"));
         using var detector = new HeadTracking.Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
         var found = new HeadTracking.Runtime.Detection.FaceDetections();
-        detector.Detect(photo, found);
-        Assert.True(found.Count > 0, "no face in sample1.jpg");
-        float cx = (found.Boxes[0] + found.Boxes[2]) / 2, cy = (found.Boxes[1] + found.Boxes[3]) / 2, side = 2 * (found.Boxes[2] - found.Boxes[0]);
-        using Mat crop = new Mat(photo, new Rect((int)(cx - (side / 2)), (int)(cy - (side / 2)), (int)side, (int)side)).Resize(new OpenCvSharp.Size(128, 128), 0, 0, InterpolationFlags.Area);
+        using Mat crop = FirstFace(detector, 2, 128);
         detector.Detect(crop, found);
         Assert.True(found.Count > 0, "no face in the crop");
 
@@ -130,13 +126,8 @@ public class BlazeFaceImportTests
     [Fact]
     public void An_anchor_pose_head_gives_a_moved_face_the_same_rotation()
     {
-        using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample1.jpg"));
         using var detector = new HeadTracking.Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
-        var found = new HeadTracking.Runtime.Detection.FaceDetections();
-        detector.Detect(photo, found);
-        Assert.True(found.Count > 0, "no face in sample1.jpg");
-        float cx = (found.Boxes[0] + found.Boxes[2]) / 2, cy = (found.Boxes[1] + found.Boxes[3]) / 2, side = 1.6f * (found.Boxes[2] - found.Boxes[0]);
-        using Mat face = new Mat(photo, new Rect((int)(cx - (side / 2)), (int)(cy - (side / 2)), (int)side, (int)side)).Resize(new OpenCvSharp.Size(64, 64), 0, 0, InterpolationFlags.Area);
+        using Mat face = FirstFace(detector, 1.6f, 64);
 
         float[] Canvas(int x, int y)
         {
@@ -168,6 +159,19 @@ public class BlazeFaceImportTests
         Assert.Equal("", regressLog);
         Assert.True(anchored < 1.0, $"anchor head: the moved face turned the rotation by {anchored:F2} degrees");
         Assert.True(regressed > 10, $"regress head: {regressed:F2} degrees, anchor head {anchored:F2}");
+    }
+
+    /// <summary>A square crop, <paramref name="boxes"/> times the width of BlazeFace's box, around the
+    /// first face it finds in sample1.jpg, shrunk to <paramref name="size"/> pixels.</summary>
+    private static Mat FirstFace(HeadTracking.Runtime.Detection.BlazeFaceDetector detector, float boxes, int size)
+    {
+        using Mat photo = Cv2.ImRead(Repo.Fetched("faces/sample1.jpg"));
+        var found = new HeadTracking.Runtime.Detection.FaceDetections();
+        detector.Detect(photo, found);
+        Assert.True(found.Count > 0, "no face in sample1.jpg");
+        float cx = (found.Boxes[0] + found.Boxes[2]) / 2, cy = (found.Boxes[1] + found.Boxes[3]) / 2, side = boxes * (found.Boxes[2] - found.Boxes[0]);
+        using var square = new Mat(photo, new Rect((int)(cx - (side / 2)), (int)(cy - (side / 2)), (int)side, (int)side));
+        return square.Resize(new OpenCvSharp.Size(size, size), 0, 0, InterpolationFlags.Area);
     }
 
     /// <summary>The angle of the rotation between two row-major 3x3 rotation matrices, in degrees.</summary>
