@@ -42,7 +42,7 @@ internal sealed class AnchorPointHead : Head, IStartsFromBlazeFace
 #pragma warning restore IDE1006
     private readonly string[]? _keypointNames;
     private readonly float _lo, _hi, _scale;
-    private readonly int[] _level = new int[2];
+    private readonly int[] _level;
     private readonly int _anchors;
     private readonly float[] _centres;
     private readonly bool _blazeFace;
@@ -63,16 +63,11 @@ internal sealed class AnchorPointHead : Head, IStartsFromBlazeFace
             throw new ArgumentException($"anchor head '{name}': needs a square input, got {size}x{backbone.Preprocessing.Height}");
         }
 
+        _level = LevelsOf(backbone, $"anchor head '{name}'");
         var centres = new List<float>();
         for (int l = 0; l < Levels.Length; l++)
         {
             (int stride, int perCell) = Levels[l];
-            _level[l] = f.Select((x, i) => (x, i)).Where(p => p.x.Stride == stride).Select(p => p.i).DefaultIfEmpty(-1).Last();
-            if (_level[l] < 0)
-            {
-                throw new ArgumentException($"anchor head '{name}': needs feature maps at strides {string.Join(" and ", Levels.Select(x => x.Stride))}; the backbone's are {string.Join(", ", f.Select(x => x.Stride))}");
-            }
-
             // Anchor centres in output units, cell-major then anchor, as the flattened convolutions.
             int cells = size / stride;
             for (int y = 0; y < cells; y++)
@@ -162,6 +157,20 @@ internal sealed class AnchorPointHead : Head, IStartsFromBlazeFace
         }
 
         return $"{OutputName}: BlazeFace's detector layers (its six keypoints' regressors and anchor scores)";
+    }
+
+    /// <summary>The index in the backbone's feature maps of each of <see cref="Levels"/> (the last map
+    /// at its stride); <paramref name="what"/> names the head in the message when one is missing.</summary>
+    internal static int[] LevelsOf(Backbone backbone, string what)
+    {
+        IReadOnlyList<FeatureInfo> f = backbone.Features;
+        int[] level = [.. Levels.Select(l => f.Select((x, i) => (x, i)).Where(p => p.x.Stride == l.Stride).Select(p => p.i).DefaultIfEmpty(-1).Last())];
+        if (level.Any(i => i < 0))
+        {
+            throw new ArgumentException($"{what}: needs feature maps at strides {string.Join(" and ", Levels.Select(x => x.Stride))}; the backbone's are {string.Join(", ", f.Select(x => x.Stride))}");
+        }
+
+        return level;
     }
 
     /// <summary>Whether <paramref name="file"/> has every one of BlazeFace's <paramref name="layers"/> (weight and bias).</summary>

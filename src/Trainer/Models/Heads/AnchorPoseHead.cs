@@ -32,22 +32,14 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
 #pragma warning disable IDE1006 // TorchSharp names parameters after these fields.
     private readonly Conv2d classifier8, hidden8, regressor8, classifier16, hidden16, regressor16;
 #pragma warning restore IDE1006
-    private readonly int[] _level = new int[2];
+    private readonly int[] _level;
     private readonly bool _blazeFace;
 
     public AnchorPoseHead(string name, Backbone backbone, string frame = "ray")
         : base(nameof(AnchorPoseHead))
     {
         IReadOnlyList<FeatureInfo> f = backbone.Features;
-        for (int l = 0; l < AnchorPointHead.Levels.Length; l++)
-        {
-            int stride = AnchorPointHead.Levels[l].Stride;
-            _level[l] = f.Select((x, i) => (x, i)).Where(p => p.x.Stride == stride).Select(p => p.i).DefaultIfEmpty(-1).Last();
-            if (_level[l] < 0)
-            {
-                throw new ArgumentException($"anchor pose head '{name}': needs feature maps at strides {string.Join(" and ", AnchorPointHead.Levels.Select(x => x.Stride))}; the backbone's are {string.Join(", ", f.Select(x => x.Stride))}");
-            }
-        }
+        _level = AnchorPointHead.LevelsOf(backbone, $"anchor pose head '{name}'");
 
         OutputName = name;
         Frame = frame;
