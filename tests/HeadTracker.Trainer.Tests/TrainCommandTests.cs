@@ -178,6 +178,26 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.False(Directory.Exists(Path.Combine(_dir, "bad-run", "checkpoint")));
     }
 
+    /// <summary>
+    /// Only heads that start pretrained with the backbone (BlazeFace's own keypoint layers): a
+    /// frozen epoch would have nothing to learn (torch refused the backward pass: "element 0 of
+    /// tensors does not require grad"), so it is left out, said so, and all layers train.
+    /// </summary>
+    [Fact]
+    public void Frozen_epochs_are_left_out_when_every_head_starts_pretrained()
+    {
+        string run = Path.Combine(_dir, "pretrained-only");
+        var r = Train("train", "--data", data.Set, "--heads", "keypoints", "--point-head", "keypoints=anchor", "--batch", "8", "--max-batches", "2", "--threads", "2",
+            "--freeze-epochs", "1", "--epochs", "1", "--out", run);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("--freeze-epochs 1: every head starts pretrained with the backbone, so nothing would learn while it is frozen; those epochs are left out", r.StdOut, StringComparison.Ordinal);
+        string[] epochs = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Single(epochs);
+        Assert.Contains("\"phase\":\"all\"", epochs[0], StringComparison.Ordinal);
+        var recipe = ModelManifest.FromJson(OnnxFile.Load(Path.Combine(run, "model.onnx")).MetadataProps.Single(p => p.Key == ModelManifest.MetadataKey).Value).Training!;
+        Assert.Equal("0 frozen + 1", recipe["epochs"]);
+    }
+
     [Fact]
     public void A_nan_loss_stops_the_run_naming_where_and_keeps_the_last_checkpoint()
     {

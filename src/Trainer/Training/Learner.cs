@@ -100,6 +100,17 @@ internal sealed class Learner : IDisposable
     /// <summary>What freezing stops: the backbone, and the heads that start pretrained with it.</summary>
     private IEnumerable<Module> Body => [Model.Backbone, .. Model.Heads.Where(h => h.PartOfBody)];
 
+    /// <summary>Whether anything learns while the body is frozen: false when every head starts
+    /// pretrained with the backbone (e.g. only <c>keypoints</c> by anchors on blazeface).</summary>
+    public bool LearnsWhileFrozen
+    {
+        get
+        {
+            var body = new HashSet<IntPtr>(Body.SelectMany(m => m.parameters()).Select(p => p.Handle));
+            return Model.parameters().Any(p => !body.Contains(p.Handle));
+        }
+    }
+
     /// <summary>Items per batch, training and validation.</summary>
     public int BatchSize => _o.BatchSize;
 

@@ -342,8 +342,15 @@ internal static class TrainRun
             LossPlot.Write(Path.Combine(r.Out, "losses.png"), learner.State.History);
         };
 
+        int freezeEpochs = r.Options.FreezeEpochs;
+        if (freezeEpochs > 0 && !learner.LearnsWhileFrozen)
+        {
+            log.WriteLine($"--freeze-epochs {freezeEpochs}: every head starts pretrained with the backbone, so nothing would learn while it is frozen; those epochs are left out (all layers train for --epochs {r.Options.Epochs})");
+            freezeEpochs = 0;
+        }
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        learner.FineTune(r.Options.FreezeEpochs, r.Options.Epochs, r.Options.Lr);
+        learner.FineTune(freezeEpochs, r.Options.Epochs, r.Options.Lr);
         EpochResult last = learner.State.History[^1];
         WriteResults(learner, Path.Combine(r.Out, "results.png"), r.Options.Threshold);
 
@@ -355,7 +362,7 @@ internal static class TrainRun
             ["format"] = r.Data.Format,
             ["train_items"] = trainItems.Count.ToString(CultureInfo.InvariantCulture),
             ["valid_items"] = validItems.Count.ToString(CultureInfo.InvariantCulture),
-            ["epochs"] = $"{r.Options.FreezeEpochs} frozen + {r.Options.Epochs}",
+            ["epochs"] = $"{freezeEpochs} frozen + {r.Options.Epochs}",
             ["lr"] = r.Options.Lr.ToString(CultureInfo.InvariantCulture),
             ["lr_mult"] = r.Options.LrMult.ToString(CultureInfo.InvariantCulture),
             ["wd"] = r.Options.WeightDecay.ToString(CultureInfo.InvariantCulture),
