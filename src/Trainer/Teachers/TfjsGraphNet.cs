@@ -58,6 +58,8 @@ internal sealed class TfjsGraphNet : torch.nn.Module<Tensor, Tensor[]>, IOnnxExp
 
     public override Tensor[] forward(Tensor input)
     {
+        // A graph of many small ops makes many temporary Scalars: no collection while they are in use.
+        using var pause = Training.GcPause.Begin();
         using var scope = NewDisposeScope();
         var values = new Tensor[_steps.Count];
         foreach (Step s in _steps)

@@ -160,6 +160,7 @@ internal static class TrainRun
         {
             foreach (Batch batch in batches.Epoch(r.Options.BatchSize, 0, r.Options.Seed, AugmentOptions.None, shuffle: false))
             {
+                using var pause = GcPause.Begin(); // TorchSharp's temporary Scalars: see GcPause
                 using var scope = NewDisposeScope();
                 int s = batch.Size;
                 float[] o = model.forward(tensor(batch.Images, [batch.Count, 3, s, s]))[head].contiguous().data<float>().ToArray();
