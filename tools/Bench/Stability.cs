@@ -148,7 +148,7 @@ internal static class Stability
             double a = m.Roll * Math.PI / 180, ex = c[0] + (m.Scale * ((Math.Cos(a) * ox) - (Math.Sin(a) * oy))), ey = c[1] + (m.Scale * ((Math.Sin(a) * ox) + (Math.Cos(a) * oy)));
             return Math.Sqrt(Math.Pow(f.CenterX - ex, 2) + Math.Pow(f.CenterY - ey, 2));
         });
-        int lag = Lag(seen, motions);
+        int lagRaw = Lag(seen, motions, f => f.Raw[5] - rollAtRest), lag = Lag(seen, motions, f => f.Filtered[5] - rollAtRest);
 
         string Fmt(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
         log.WriteLine();
@@ -161,7 +161,7 @@ internal static class Stability
             log.WriteLine(Fmt("  seed {0,-4} raw {1:F3} deg, {2:F3} px; filtered {3:F3} deg, {4:F3} px", x.Seed, x.RawDeg, x.RawPx, x.FiltDeg, x.FiltPx));
         }
 
-        log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px (head centre at rest {7:F0}, {8:F0} px from the face box's)", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre, ox, oy));
+        log.WriteLine(Fmt("moving photo      {0}/300 tracked; roll error raw {1:F2} deg, filtered {2:F2} deg (lag behind the path: raw {9}, filtered {3} frames); yaw/pitch wander {4:F2}/{5:F2} deg (truth: none); centre error {6:F1} px (head centre at rest {7:F0}, {8:F0} px from the face box's)", seen.Count, rollRaw, rollFiltered, lag, yawWander, pitchWander, centre, ox, oy, lagRaw));
 
         string json = Path.Combine(o.Out, "stability.json");
         var report = new
@@ -178,7 +178,7 @@ internal static class Stability
                 worst_filtered_deg = worstDeg, worst_filtered_px = worstPx,
                 draws = draws.Select(x => new { seed = x.Seed, frames = x.Frames, raw_deg = x.RawDeg, raw_px = x.RawPx, filtered_deg = x.FiltDeg, filtered_px = x.FiltPx }).ToArray(),
             },
-            moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre, centre_offset_at_rest = new[] { ox, oy } },
+            moving = new { frames = 300, tracked = seen.Count, roll_mae_raw = rollRaw, roll_mae_filtered = rollFiltered, lag_frames_raw = lagRaw, lag_frames = lag, yaw_wander = yawWander, pitch_wander = pitchWander, centre_px = centre, centre_offset_at_rest = new[] { ox, oy } },
         };
         File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         File.Move(json + ".tmp", json, overwrite: true);
@@ -259,17 +259,10 @@ internal static class Stability
 
     private static double Mae(List<Frame> frames, Func<Frame, double> error) => frames.Count == 0 ? double.NaN : frames.Average(f => Math.Abs(error(f)));
 
-    /// <summary>The shift (frames, 0 to 15) that best lines the filtered roll up with the path's.</summary>
-    private static int Lag(List<Frame> frames, PhotoMotion[] motions)
-    {
-        if (frames.Count < 30)
-        {
-            return -1;
-        }
-
-        Dictionary<int, double> roll = frames.ToDictionary(f => f.Index, f => f.Filtered[5]);
-        double mean = roll.Values.Average();
-        return Enumerable.Range(0, 16).MaxBy(shift =>
-            roll.Where(p => p.Key - shift >= 0).Average(p => (p.Value - mean) * motions[p.Key - shift].Roll));
-    }
+    /// <summary>How many frames a roll series trails the path: the shift (0-15 frames) at which it
+    /// is closest to the path's roll (mean absolute difference). Raw and filtered measured alike,
+    /// so their difference is the filter's own delay.</summary>
+    private static int Lag(List<Frame> frames, PhotoMotion[] motions, Func<Frame, double> roll) =>
+        frames.Count < 30 ? -1 : Enumerable.Range(0, 16).MinBy(shift =>
+            frames.Where(f => f.Index - shift >= 0).Average(f => Math.Abs(roll(f) - motions[f.Index - shift].Roll)));
 }
