@@ -90,10 +90,14 @@ public sealed class StableCropTests : IDisposable
         Assert.True(shake > 0, "without a dead band the yaw did not move at all on identical frames");
     }
 
+    /// <summary>
+    /// Camera-like sensor noise (Gaussian, sigma 2 grey levels, a fixed seed, a new draw per frame)
+    /// on a still real face, through the tracker's default options: what a game reads meets the
+    /// issue's targets, 0.1 deg and 0.2 px, and is at most half the raw spread.
+    /// </summary>
     [Fact]
     public void A_still_real_face_under_camera_noise_barely_moves_the_filtered_pose()
     {
-        // Camera-like sensor noise: Gaussian, sigma 2 grey levels, a fixed seed, a new draw per frame.
         using Mat clean = Scene();
         var random = new Random(15);
         var frames = new Mat[150];
@@ -104,18 +108,15 @@ public sealed class StableCropTests : IDisposable
 
         try
         {
-            List<Record> records = Track(frames, Options(0.04));
-            Assert.True(records.Count >= 135, $"{records.Count} of 150 frames tracked");
-            Assert.All(records, r => Assert.True(r.Valid, $"frame {r.Frame}: no face"));
-
             // After the filter's first two seconds, the spread of what a game reads. The crop holds
-            // still, so what is left is the model's own response to the noise, smoothed: with the
-            // shipped model and the default filter (One Euro from 0.2 Hz, hold 0.6 deg and 0.1 cm)
-            // 0.03 deg and 0.09 px (0.42 deg and 0.73 px raw); the targets are 0.1 deg and
-            // 0.2 px. A crop feeding noise back (no dead band) gave 1.7 deg and 1.2 px filtered.
-            List<Record> window = records.Skip(60).ToList();
-            Jitter j = Measure(window, clean.Width);
-            Jitter raw = Measure(window.Select(r => r with { Filtered = r.Raw }).ToList(), clean.Width);
+            // still, so what is left is the model's own response to the noise, smoothed. With
+            // default model version 4 and the default options (One Euro from 0.2 Hz, beta 0.5, hold
+            // 0.6 deg and 0.1 cm, crop dead band 0.15) it reads 0.000 deg and 0.053 px (raw 0.223
+            // deg, 0.408 px). A crop feeding noise back (no dead band) gave 1.7 deg and 1.2 px
+            // filtered. At sigma 4 on this photo both dead bands, 0.15 and the earlier 0.04, stay
+            // within the targets (0.059 and 0.062 deg, 0.170 and 0.172 px); on the bench's photo the
+            // narrow one does not (README, Benchmarks).
+            (Jitter j, Jitter raw) = StillJitter(frames, clean.Width, new HeadTrackerOptions { ModelPath = "m.onnx" }.CropDeadband);
             Assert.True(j.Degrees <= 0.1 && j.Pixels <= 0.2, $"filtered jitter {j} (raw {raw})");
             Assert.True(j.Degrees <= raw.Degrees / 2 && j.Pixels <= raw.Pixels / 2, $"the filter barely smooths: filtered {j}, raw {raw}");
         }
@@ -126,6 +127,15 @@ public sealed class StableCropTests : IDisposable
                 m.Dispose();
             }
         }
+    }
+
+    private (Jitter Filtered, Jitter Raw) StillJitter(Mat[] frames, int width, double deadband)
+    {
+        List<Record> records = Track(frames, Options(deadband));
+        Assert.True(records.Count >= 135, $"{records.Count} of 150 frames tracked");
+        Assert.All(records, r => Assert.True(r.Valid, $"frame {r.Frame}: no face"));
+        List<Record> window = records.Skip(60).ToList();
+        return (Measure(window, width), Measure(window.Select(r => r with { Filtered = r.Raw }).ToList(), width));
     }
 
     /// <summary>How much the filtered pose spreads on a still head: the largest standard deviation
