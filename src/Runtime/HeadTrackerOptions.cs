@@ -140,7 +140,7 @@ public sealed class HeadTrackerOptions
     /// trails the path by 2 frames instead of 5 and is 1.12 deg off it instead of 1.49, and a still
     /// one under camera noise reads 0.012 deg and 0.030 px instead of 0.018 and 0.060
     /// (headtracker-bench stability, with the crop dead band at 0.04 as it was then). A model with a
-    /// noisier raw pose wants 0.05 (version 3: 0.24 deg in the worst noise draw with 0.5, 0.045 with 0.05).</summary>
+    /// noisier raw pose wants 0.05 (version 3, dead band 0.04: 0.20 deg in the worst noise draw with 0.5, 0.045 with 0.05).</summary>
     public double Beta { get; set; } = 0.5;
 
     /// <summary>One Euro: cutoff of the speed estimate, Hz.</summary>
