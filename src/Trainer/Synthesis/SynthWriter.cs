@@ -32,18 +32,19 @@ internal static class SynthWriter
         string detectorPath = sources.Detector ?? ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
 
         Mesh face = Mesh.LoadCanonicalFace(meshPath);
-        if (sources.Unwrap is null or "dense" && face.VertexCount != FaceMeshTeacher.LandmarkCount)
+        string unwrap = sources.Unwrap ?? "dense";
+        if (unwrap is not ("keypoints" or "dense"))
+        {
+            throw new ArgumentException($"option --unwrap: '{unwrap}' is not keypoints or dense");
+        }
+
+        if (unwrap == "dense" && face.VertexCount != FaceMeshTeacher.LandmarkCount)
         {
             throw new InvalidDataException($"{meshPath}: --unwrap dense needs MediaPipe's canonical face mesh ({FaceMeshTeacher.LandmarkCount} vertices, one per Face Mesh landmark); this mesh has {face.VertexCount}");
         }
 
         string[] photos = Images(facesDir);
         using var detector = new BlazeFaceDetector(detectorPath);
-        string unwrap = sources.Unwrap ?? "dense";
-        if (unwrap is not ("keypoints" or "dense"))
-        {
-            throw new ArgumentException($"option --unwrap: '{unwrap}' is not keypoints or dense");
-        }
 
         List<FaceIdentity> identities;
         int skipped;
