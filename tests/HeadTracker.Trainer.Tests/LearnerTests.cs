@@ -131,6 +131,58 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
     }
 
     [Fact]
+    public void A_kept_keypoint_path_gives_BlazeFace_s_keypoints_after_training_while_the_other_heads_learn()
+    {
+        Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
+        HeadConfig[] heads = [new() { Kind = "center" }, new() { Kind = "keypoints", Locator = "anchor" }, new() { Kind = "pose", Locator = "anchor", Frame = "ray" }];
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [.. heads], KeepKeypoints = true };
+        torch.manual_seed(1);
+        using var model = new MultiHeadNet(config);
+        PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
+        using var plain = new MultiHeadNet(config with { KeepKeypoints = false });
+        PretrainedBackbone.Load(plain, Repo.BlazeFaceFront);
+        var pre = model.Backbone.Preprocessing;
+        var options = new TrainOptions { Epochs = 1, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, LrMult = 1, Seed = 1, Threads = 2, MaxBatches = 3 };
+        using var learner = new Learner(model, new Batcher([.. d.Train], config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);
+        float[] Snapshot(string prefix) => [.. model.state_dict().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Value.dtype == torch.ScalarType.Float32)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray())];
+        string[] keptPrefixes = ["kept.", "heads.keypoints.", "backbone.stem.", .. Enumerable.Range(0, KeptKeypointPath.From).Select(i => $"backbone.blocks.{i}.")];
+        Dictionary<string, float[]> keptBefore = keptPrefixes.ToDictionary(p => p, Snapshot);
+        float[] later = Snapshot($"backbone.blocks.{KeptKeypointPath.From}."), pose = Snapshot("heads.pose.");
+        float[] input = ExportParityTests.RandomInput(2, 128, seed: 4);
+        Dictionary<string, float[]> start = ExportParityTests.TorchOutputs(model, input, 2, 128);
+        // Before training the kept path is the backbone's own: the same keypoints as without it.
+        ExportParityTests.AssertClose(new() { ["keypoints"] = ExportParityTests.TorchOutputs(plain, input, 2, 128)["keypoints"] }, new() { ["keypoints"] = start["keypoints"] }, 1e-5f, "kept path at the start");
+
+        learner.FineTune(1, 1, 1e-2);
+
+        foreach (string p in keptPrefixes)
+        {
+            Assert.True(keptBefore[p].SequenceEqual(Snapshot(p)), $"{p}* changed in training");
+        }
+
+        Assert.NotEqual(later, Snapshot($"backbone.blocks.{KeptKeypointPath.From}.")); // the other heads' blocks learn
+        Assert.NotEqual(pose, Snapshot("heads.pose."));
+        Dictionary<string, float[]> after = ExportParityTests.TorchOutputs(model, input, 2, 128);
+        Assert.Equal(start["keypoints"], after["keypoints"]);
+        Assert.NotEqual(start["pose"], after["pose"]);
+
+        // The export carries the kept path: ONNX Runtime agrees with the trainer.
+        string dir = Repo.NewTempDir("kept-export");
+        try
+        {
+            string onnx = Path.Combine(dir, "model.onnx");
+            model.eval();
+            Onnx.OnnxFile.Save(Onnx.OnnxExporter.Build(model, new Onnx.OnnxExportOptions { FoldBatchNorm = true }), onnx);
+            ExportParityTests.AssertClose(after, ExportParityTests.OrtOutputs(onnx, input, [2, 3, 128, 128]), 1e-3f, "model with a kept keypoint path");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Lr_find_sweeps_up_stops_on_divergence_and_restores_the_weights()
     {
         (Learner learner, MultiHeadNet model) = Build(new TrainOptions { BatchSize = 16, Seed = 2, Threads = 2 });

@@ -118,6 +118,13 @@ internal sealed record ModelConfig
 
     public int TrunkHidden { get; init; } = 128;
 
+    /// <summary>BlazeFace's keypoint path stays as imported and never trains: the keypoint head
+    /// (BlazeFace's own detector layers, locator "anchor") reads a copy of the backbone's blocks
+    /// after stride 4 (<see cref="KeptKeypointPath"/>), and the stem and the blocks before stay
+    /// frozen; the other heads learn on the backbone's own later blocks. Absent: false.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool KeepKeypoints { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     /// <exception cref="InvalidDataException">Not valid JSON, or a field is wrong; the message
@@ -194,6 +201,11 @@ internal sealed record ModelConfig
             {
                 throw new InvalidDataException($"{source}: heads: y_range of '{h.OutputName}' must be [low, high] with low < high");
             }
+        }
+
+        if (KeepKeypoints && !(Backbone == "blazeface" && InputSize is 0 or 128 && Heads.Any(h => h.Kind == OutputKinds.Keypoints && h.Locator == "anchor" && (h.KeypointNames == null || h.KeypointNames.SequenceEqual(Conventions.KeypointNames)))))
+        {
+            throw new InvalidDataException($"{source}: keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator (--point-head keypoints=anchor) for BlazeFace's six keypoints");
         }
 
         var duplicate = Heads.GroupBy(h => h.OutputName).FirstOrDefault(g => g.Count() > 1);

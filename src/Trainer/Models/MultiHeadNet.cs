@@ -15,12 +15,14 @@ namespace HeadTracking.Trainer.Models;
 /// <summary>
 /// A backbone and any combination of heads, built from a <see cref="ModelConfig"/>. forward()
 /// returns one tensor per head, in the config's order; state_dict names are "backbone.*" and
-/// "heads.{name}.*".
+/// "heads.{name}.*", and with <see cref="ModelConfig.KeepKeypoints"/> "kept.*" (the heads that start
+/// pretrained with BlazeFace's backbone read <see cref="KeptKeypointPath"/>'s feature maps).
 /// </summary>
 internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
 {
     private readonly Backbone backbone;
     private readonly ModuleDict<Head> heads;
+    private readonly KeptKeypointPath? kept;
 
     public MultiHeadNet(ModelConfig config)
         : base(nameof(MultiHeadNet))
@@ -35,6 +37,11 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
             heads.Add(h.OutputName, CreateHead(h, backbone, trunk));
         }
 
+        if (config.KeepKeypoints)
+        {
+            kept = new KeptKeypointPath();
+        }
+
         RegisterComponents();
     }
 
@@ -44,11 +51,21 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
 
     public IReadOnlyList<Head> Heads => [.. heads.values()];
 
+    /// <summary>The keypoint path kept as imported, or null (<see cref="ModelConfig.KeepKeypoints"/>).</summary>
+    public KeptKeypointPath? Kept => kept;
+
+    /// <summary>Parameters that never train: with <see cref="ModelConfig.KeepKeypoints"/>, the kept
+    /// path, the backbone's layers it shares, and the heads that read it; otherwise none.</summary>
+    public IReadOnlyList<Parameter> KeptParameters => kept == null || backbone is not BlazeFaceBackbone blaze
+        ? []
+        : [.. KeptKeypointPath.SharedParameters(blaze), .. kept.parameters(), .. heads.values().Where(ReadsKeptPath).SelectMany(h => h.parameters())];
+
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         Tensor[] features = backbone.forward(x);
-        Tensor[] outputs = [.. heads.values().Select(h => h.forward(h.TakesInput ? [x, .. features] : features))];
+        Tensor[]? keptFeatures = kept?.forward(features);
+        Tensor[] outputs = [.. heads.values().Select(h => h.forward(Inputs(h, x, ReadsKeptPath(h) ? keptFeatures! : features)))];
         foreach (Tensor o in outputs)
         {
             o.MoveToOuterDisposeScope();
@@ -60,7 +77,8 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
     public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
     {
         string[] features = g.Emit(backbone, inputs, nameof(backbone));
-        return [.. heads.keys().Select(k => g.Emit(heads[k], heads[k].TakesInput ? [inputs[0], .. features] : features, $"{nameof(heads)}.{k}").Single())];
+        string[]? keptFeatures = kept == null ? null : g.Emit(kept, features, nameof(kept));
+        return [.. heads.keys().Select(k => g.Emit(heads[k], Inputs(heads[k], inputs[0], ReadsKeptPath(heads[k]) ? keptFeatures! : features), $"{nameof(heads)}.{k}").Single())];
     }
 
     /// <summary>The manifest this model's export carries.</summary>
@@ -86,6 +104,10 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
             Outputs = [.. heads.values().Select(h => h.Describe())],
         };
     }
+
+    private static T[] Inputs<T>(Head h, T input, T[] features) => h.TakesInput ? [input, .. features] : features;
+
+    private bool ReadsKeptPath(Head h) => kept != null && h.PartOfBody;
 
     private static Head CreateHead(HeadConfig h, Backbone backbone, TrunkSize trunk) => HeadKinds.Of(h.Kind).Create(h, backbone, trunk);
 }

@@ -20,7 +20,8 @@ internal static class PretrainedBackbone
     /// from its detector layers where they predict what BlazeFace does. For the others: an ONNX
     /// file whose initializers carry torchvision's names ("conv1.weight", "layer1.0.bn1.running_mean",
     /// ...); tensors the backbone lacks, like a classifier, are ignored. Every backbone tensor must
-    /// be found with the right shape.
+    /// be found with the right shape. A kept keypoint path (<see cref="KeptKeypointPath"/>) starts
+    /// as a copy of the backbone's blocks.
     /// </summary>
     /// <exception cref="System.IO.InvalidDataException">A backbone tensor is missing or misshapen.</exception>
     public static PretrainedReport Load(MultiHeadNet net, string path)
@@ -29,6 +30,11 @@ internal static class PretrainedBackbone
             ? BlazeFaceWeights.NameMap(prefix: "", heads: false)
             : net.Backbone.state_dict().Keys.ToDictionary(k => k, k => k);
         ImportReport backbone = OnnxWeights.Load(net.Backbone, path, map, strict: true);
+        if (net.Kept != null && net.Backbone is BlazeFaceBackbone blaze)
+        {
+            net.Kept.CopyFrom(blaze);
+        }
+
         IStartsFromBlazeFace[] heads = [.. net.Heads.OfType<IStartsFromBlazeFace>()];
         if (heads.Length == 0 || net.Backbone is not BlazeFaceBackbone)
         {

@@ -93,6 +93,7 @@ internal sealed class Learner : IDisposable
         groups.Add([.. model.parameters().Where(p => !backboneParams.Contains(p.Handle))]);
         _groups = [.. groups.Select(g => new AdamW.ParamGroup(g, new AdamW.Options { LearningRate = options.Lr, weight_decay = options.WeightDecay, beta1 = MomentumHigh, beta2 = 0.99 }))];
         _optimizer = optim.AdamW(_groups, options.Lr, weight_decay: options.WeightDecay);
+        KeepKept();
     }
 
     public MultiHeadNet Model { get; }
@@ -106,8 +107,19 @@ internal sealed class Learner : IDisposable
     {
         get
         {
-            var body = new HashSet<IntPtr>(Body.SelectMany(m => m.parameters()).Select(p => p.Handle));
+            var body = new HashSet<IntPtr>(Body.SelectMany(m => m.parameters()).Concat(Model.KeptParameters).Select(p => p.Handle));
             return Model.parameters().Any(p => !body.Contains(p.Handle));
+        }
+    }
+
+    /// <summary>Whether anything learns at all: false when every parameter is kept as imported
+    /// (<see cref="ModelConfig.KeepKeypoints"/> with only the keypoints head).</summary>
+    public bool Learns
+    {
+        get
+        {
+            var kept = new HashSet<IntPtr>(Model.KeptParameters.Select(p => p.Handle));
+            return Model.parameters().Any(p => !kept.Contains(p.Handle));
         }
     }
 
@@ -138,6 +150,17 @@ internal sealed class Learner : IDisposable
         foreach (Parameter p in Body.SelectMany(m => m.parameters()))
         {
             p.requires_grad = true;
+        }
+
+        KeepKept();
+    }
+
+    /// <summary>The parameters kept as imported (<see cref="MultiHeadNet.KeptParameters"/>) never train.</summary>
+    private void KeepKept()
+    {
+        foreach (Parameter p in Model.KeptParameters)
+        {
+            p.requires_grad = false;
         }
     }
 

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.Json;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
 using HeadTracking.Trainer.Onnx;
 using static TorchSharp.torch;
 
@@ -61,6 +62,9 @@ internal sealed record TrainRequest
 
     /// <summary>center and keypoints heads: regress, heatmap or anchor, by head kind (missing: regress).</summary>
     public IReadOnlyDictionary<string, string> PointLocators { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>--keep-keypoints: <see cref="ModelConfig.KeepKeypoints"/>.</summary>
+    public bool KeepKeypoints { get; init; }
 
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
@@ -242,6 +246,7 @@ internal static class TrainRun
             Name = Path.GetFileName(Path.GetFullPath(r.Out)),
             Backbone = r.Arch,
             InputSize = r.Size,
+            KeepKeypoints = r.KeepKeypoints,
             Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
@@ -301,6 +306,13 @@ internal static class TrainRun
             log.WriteLine(Checkpoint.LoadWeightsInto(model, r.Init));
         }
 
+        if (model.Kept != null)
+        {
+            log.WriteLine(r.Weights == "none" && !r.Resume && r.Init == null
+                ? throw new ArgumentException("options --keep-keypoints and --weights none: the keypoint path is kept as imported, so it needs BlazeFace's weights")
+                : $"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{KeptKeypointPath.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {KeptKeypointPath.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
+        }
+
         if (r.Resume && model.Config.ToJson() != config.ToJson())
         {
             throw new ArgumentException($"--resume: {checkpoint} holds a different model ({model.Config.Backbone}, heads {string.Join(",", model.Config.Heads.Select(h => h.Kind))})");
@@ -315,6 +327,11 @@ internal static class TrainRun
         var train = new Batcher(trainItems, model.Config, pre, classes);
         var valid = new Batcher(validItems, model.Config, pre, classes);
         using var learner = new Learner(model, train, valid, r.Options);
+        if (!learner.Learns)
+        {
+            throw new ArgumentException("option --keep-keypoints: every head of this model is kept as imported, so nothing would learn; add a head that trains (--heads), or leave the option out");
+        }
+
         if (r.Resume)
         {
             learner.Restore(checkpoint);

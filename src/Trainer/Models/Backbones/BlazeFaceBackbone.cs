@@ -88,7 +88,7 @@ internal sealed class BlazeFaceBackbone : Backbone
     ];
 
     /// <summary>Blocks after which a feature map is returned (strides 2, 4, 8, 16).</summary>
-    private static readonly int[] s_taps = [1, 4, 10, 15];
+    internal static readonly int[] Taps = [1, 4, 10, 15];
 
     private readonly Conv2d stem;
     private readonly ModuleList<BlazeBlock> blocks;
@@ -127,11 +127,11 @@ internal sealed class BlazeFaceBackbone : Backbone
         using var scope = NewDisposeScope();
         // TensorFlow "same" for a 5x5 stride-2 conv on an even size: 1 before, 2 after.
         Tensor h = functional.relu(stem.forward(functional.pad(x, [1, 2, 1, 2])));
-        var features = new List<Tensor>(s_taps.Length);
+        var features = new List<Tensor>(Taps.Length);
         for (int i = 0; i < blocks.Count; i++)
         {
             h = blocks[i].forward(h);
-            if (s_taps.Contains(i))
+            if (Taps.Contains(i))
             {
                 features.Add(h);
             }
@@ -158,7 +158,7 @@ internal sealed class BlazeFaceBackbone : Backbone
         for (int i = 0; i < blocks.Count; i++)
         {
             h = g.Emit(blocks[i], h, $"{nameof(blocks)}.{i}");
-            if (s_taps.Contains(i))
+            if (Taps.Contains(i))
             {
                 features.Add(h);
             }

@@ -1,0 +1,86 @@
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracking.Trainer.Models.Backbones;
+using HeadTracking.Trainer.Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace HeadTracking.Trainer.Models;
+
+/// <summary>
+/// BlazeFace's keypoint path kept as imported (<see cref="ModelConfig.KeepKeypoints"/>): a copy of
+/// the BlazeFace backbone's blocks after its stride-4 feature map, which never trains, so that the
+/// keypoint head (BlazeFace's own detector layers) reads the features it was made for while the
+/// other heads learn on the backbone's blocks. The stem and the blocks up to stride 4 are shared
+/// and never train either. forward() takes the backbone's feature maps and returns them with the
+/// stride-8 and stride-16 maps replaced by this path's. State names: blocks.{i} (i from 0, block
+/// <see cref="From"/> + i of the backbone).
+/// </summary>
+internal sealed class KeptKeypointPath : Module<Tensor[], Tensor[]>, IOnnxExportable
+{
+    /// <summary>The first backbone block the path copies: the one after the stride-4 map.</summary>
+    public static readonly int From = BlazeFaceBackbone.Taps[1] + 1;
+
+    private readonly ModuleList<BlazeBlock> blocks;
+
+    public KeptKeypointPath()
+        : base(nameof(KeptKeypointPath))
+    {
+        blocks = new ModuleList<BlazeBlock>([.. BlazeFaceBackbone.Blocks.Skip(From).Select(b => new BlazeBlock(b.In, b.Out, b.Stride))]);
+        RegisterComponents();
+    }
+
+    /// <summary>Sets the path's blocks to the backbone's (after the backbone took BlazeFace's weights).</summary>
+    public void CopyFrom(BlazeFaceBackbone backbone)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            Dictionary<string, Tensor> source = backbone.BlockList[From + i].state_dict();
+            foreach ((string name, Tensor t) in blocks[i].state_dict())
+            {
+                t.copy_(source[name]);
+            }
+        }
+    }
+
+    /// <summary>The backbone's parameters the kept path reads: its stem and the blocks before <see cref="From"/>.</summary>
+    public static IEnumerable<Parameter> SharedParameters(BlazeFaceBackbone backbone) =>
+        [.. backbone.Stem.parameters(), .. backbone.BlockList.Take(From).SelectMany(b => b.parameters())];
+
+    public override Tensor[] forward(Tensor[] features)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h = features[1];
+        var taps = new List<Tensor>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            h = blocks[i].forward(h);
+            if (BlazeFaceBackbone.Taps.Contains(From + i))
+            {
+                taps.Add(h);
+            }
+        }
+
+        taps.ForEach(t => t.MoveToOuterDisposeScope());
+        return [features[0], features[1], .. taps];
+    }
+
+    public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string h = inputs[1];
+        var taps = new List<string>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            h = g.Emit(blocks[i], h, $"{nameof(blocks)}.{i}");
+            if (BlazeFaceBackbone.Taps.Contains(From + i))
+            {
+                taps.Add(h);
+            }
+        }
+
+        return [inputs[0], inputs[1], .. taps];
+    }
+}
