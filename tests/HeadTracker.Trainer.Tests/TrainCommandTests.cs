@@ -145,6 +145,9 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("tiny-data")]
     [InlineData("bad-point-head")]
     [InlineData("bad-mask-stride")]
+    [InlineData("keep-without-anchor")]
+    [InlineData("keep-only-keypoints")]
+    [InlineData("keep-without-weights")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -168,6 +171,9 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "tiny-data" => (["--data", teacher, "--heads", "box"], "need at least 2 and 1"),
             "bad-point-head" => (["--data", data.Set, "--heads", "center", "--point-head", "spline"], "option --point-head: 'spline' is not regress, heatmap or anchor"),
             "bad-mask-stride" => (["--data", data.Set, "--heads", "center,mask", "--mask-stride", "3"], "mask stride 3 (--mask-stride): the backbone's feature strides are 2, 4, 8, 16"),
+            "keep-without-anchor" => (["--data", data.Set, "--heads", "center,keypoints", "--keep-keypoints"], "keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator"),
+            "keep-only-keypoints" => (["--data", data.Set, "--heads", "keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints"], "option --keep-keypoints: every head of this model is kept as imported, so nothing would learn"),
+            "keep-without-weights" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--weights", "none"], "options --keep-keypoints and --weights none"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

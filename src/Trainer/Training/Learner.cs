@@ -112,16 +112,10 @@ internal sealed class Learner : IDisposable
         }
     }
 
-    /// <summary>Whether anything learns at all: false when every parameter is kept as imported
-    /// (<see cref="ModelConfig.KeepKeypoints"/> with only the keypoints head).</summary>
-    public bool Learns
-    {
-        get
-        {
-            var kept = new HashSet<IntPtr>(Model.KeptParameters.Select(p => p.Handle));
-            return Model.parameters().Any(p => !kept.Contains(p.Handle));
-        }
-    }
+    /// <summary>Whether anything learns at all: false when every head reads the path kept as
+    /// imported (<see cref="ModelConfig.KeepKeypoints"/> with only the keypoints head: the
+    /// backbone's later blocks would then feed nothing).</summary>
+    public bool Learns => Model.Kept == null || Model.Heads.Any(h => !h.PartOfBody);
 
     /// <summary>Items per batch, training and validation.</summary>
     public int BatchSize => _o.BatchSize;
