@@ -205,6 +205,18 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     }
 
     [Fact]
+    public void Keep_keypoints_trains_from_the_command_line_and_the_recipe_says_so()
+    {
+        string run = Path.Combine(_dir, "kept");
+        var r = Train("train", "--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--batch", "8", "--max-batches", "2",
+            "--threads", "2", "--freeze-epochs", "0", "--epochs", "1", "--out", run);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("--keep-keypoints: BlazeFace's keypoint path is kept as it starts (97372 parameters never train", r.StdOut, StringComparison.Ordinal);
+        var recipe = ModelManifest.FromJson(OnnxFile.Load(Path.Combine(run, "model.onnx")).MetadataProps.Single(p => p.Key == ModelManifest.MetadataKey).Value).Training!;
+        Assert.Equal("true", recipe["keep_keypoints"]);
+    }
+
+    [Fact]
     public void A_nan_loss_stops_the_run_naming_where_and_keeps_the_last_checkpoint()
     {
         var good = Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)).Items.Take(40).ToList();

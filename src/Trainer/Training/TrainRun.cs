@@ -308,9 +308,12 @@ internal static class TrainRun
 
         if (model.Kept != null)
         {
-            log.WriteLine(r.Weights == "none" && !r.Resume && r.Init == null
-                ? throw new ArgumentException("options --keep-keypoints and --weights none: the keypoint path is kept as imported, so it needs BlazeFace's weights")
-                : $"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{KeptKeypointPath.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {KeptKeypointPath.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
+            if (r.Weights == "none" && !r.Resume && r.Init == null)
+            {
+                throw new ArgumentException("options --keep-keypoints and --weights none: the keypoint path is kept as imported, so it needs BlazeFace's weights");
+            }
+
+            log.WriteLine($"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{KeptKeypointPath.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {KeptKeypointPath.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
         }
 
         if (r.Resume && model.Config.ToJson() != config.ToJson())
@@ -405,6 +408,11 @@ internal static class TrainRun
         if (r.Oversample.Count > 0)
         {
             recipe["oversample"] = string.Join(",", r.Oversample.Select(o => $"{o.Key}={o.Value}"));
+        }
+
+        if (model.Kept != null)
+        {
+            recipe["keep_keypoints"] = "true";
         }
 
         if (r.Options.LossWeights.Count > 0)
