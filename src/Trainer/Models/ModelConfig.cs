@@ -203,11 +203,6 @@ internal sealed record ModelConfig
             }
         }
 
-        if (KeepKeypoints && !(Backbone == "blazeface" && InputSize is 0 or 128 && Heads.Any(h => h.Kind == OutputKinds.Keypoints && h.Locator == "anchor" && (h.KeypointNames == null || h.KeypointNames.SequenceEqual(Conventions.KeypointNames)))))
-        {
-            throw new InvalidDataException($"{source}: keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator (--point-head keypoints=anchor) for BlazeFace's six keypoints");
-        }
-
         var duplicate = Heads.GroupBy(h => h.OutputName).FirstOrDefault(g => g.Count() > 1);
         if (duplicate != null)
         {

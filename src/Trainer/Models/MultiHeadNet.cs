@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using HeadTracking.Runtime.Contract;
 using HeadTracking.Runtime.Models;
@@ -39,7 +40,10 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
 
         if (config.KeepKeypoints)
         {
-            kept = new KeptKeypointPath();
+            // The heads that start pretrained with BlazeFace's backbone are the ones the path feeds.
+            kept = heads.values().Any(h => h.PartOfBody)
+                ? new KeptKeypointPath()
+                : throw new InvalidDataException("model config: keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator (--point-head keypoints=anchor) for BlazeFace's six keypoints");
         }
 
         RegisterComponents();
