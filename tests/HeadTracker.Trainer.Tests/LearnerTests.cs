@@ -130,25 +130,29 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
         Assert.NotEqual(anchors, Snapshot("heads.keypoints.")); // and learns once it is unfrozen
     }
 
-    [Fact]
-    public void A_kept_keypoint_path_gives_BlazeFace_s_keypoints_after_training_while_the_other_heads_learn()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void A_kept_keypoint_path_gives_BlazeFace_s_keypoints_after_training_while_the_other_heads_learn(int afterStride)
     {
         Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
         HeadConfig[] heads = [new() { Kind = "center" }, new() { Kind = "keypoints", Locator = "anchor" }, new() { Kind = "pose", Locator = "anchor", Frame = "ray" }];
-        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [.. heads], KeepKeypoints = true };
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [.. heads], KeepKeypoints = true, KeepKeypointsFrom = afterStride };
         torch.manual_seed(1);
         using var model = new MultiHeadNet(config);
         PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
-        using var plain = new MultiHeadNet(config with { KeepKeypoints = false });
+        using var plain = new MultiHeadNet(config with { KeepKeypoints = false, KeepKeypointsFrom = 0 });
         PretrainedBackbone.Load(plain, Repo.BlazeFaceFront);
         var pre = model.Backbone.Preprocessing;
         var options = new TrainOptions { Epochs = 1, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, LrMult = 1, Seed = 1, Threads = 2, MaxBatches = 3 };
         using var learner = new Learner(model, new Batcher([.. d.Train], config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);
         float[] Snapshot(string prefix) => [.. model.state_dict().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Value.dtype == torch.ScalarType.Float32)
             .OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray())];
-        string[] keptPrefixes = ["kept.", "heads.keypoints.", "backbone.stem.", .. Enumerable.Range(0, KeptKeypointPath.From).Select(i => $"backbone.blocks.{i}.")];
+        int from = model.Kept!.From;
+        Assert.Equal(afterStride == 4 ? 5 : 11, from);
+        string[] keptPrefixes = ["kept.", "heads.keypoints.", "backbone.stem.", .. Enumerable.Range(0, from).Select(i => $"backbone.blocks.{i}.")];
         Dictionary<string, float[]> keptBefore = keptPrefixes.ToDictionary(p => p, Snapshot);
-        float[] later = Snapshot($"backbone.blocks.{KeptKeypointPath.From}."), pose = Snapshot("heads.pose.");
+        float[] later = Snapshot($"backbone.blocks.{from}."), pose = Snapshot("heads.pose.");
         float[] input = ExportParityTests.RandomInput(2, 128, seed: 4);
         Dictionary<string, float[]> start = ExportParityTests.TorchOutputs(model, input, 2, 128);
         // Before training the kept path is the backbone's own: the same keypoints as without it.
@@ -161,7 +165,7 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
             Assert.True(keptBefore[p].SequenceEqual(Snapshot(p)), $"{p}* changed in training");
         }
 
-        Assert.NotEqual(later, Snapshot($"backbone.blocks.{KeptKeypointPath.From}.")); // the other heads' blocks learn
+        Assert.NotEqual(later, Snapshot($"backbone.blocks.{from}.")); // the other heads' blocks learn
         Assert.NotEqual(pose, Snapshot("heads.pose."));
         Dictionary<string, float[]> after = ExportParityTests.TorchOutputs(model, input, 2, 128);
         Assert.Equal(start["keypoints"], after["keypoints"]);

@@ -148,6 +148,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("keep-without-anchor")]
     [InlineData("keep-only-keypoints")]
     [InlineData("keep-without-weights")]
+    [InlineData("keep-from-without-keep")]
+    [InlineData("keep-from-odd-stride")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -174,6 +176,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "keep-without-anchor" => (["--data", data.Set, "--heads", "center,keypoints", "--keep-keypoints"], "keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator"),
             "keep-only-keypoints" => (["--data", data.Set, "--heads", "keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints"], "option --keep-keypoints: every head of this model is kept as imported, so nothing would learn"),
             "keep-without-weights" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--weights", "none"], "options --keep-keypoints and --weights none"),
+            "keep-from-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-from", "8"], "keep_keypoints_from (--keep-from) is 8: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
+            "keep-from-odd-stride" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--keep-from", "16"], "keep_keypoints_from (--keep-from) is 16: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 
@@ -204,16 +208,20 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
         Assert.Equal("0 frozen + 1", recipe["epochs"]);
     }
 
-    [Fact]
-    public void Keep_keypoints_trains_from_the_command_line_and_the_recipe_says_so()
+    [Theory]
+    [InlineData(4, "97372 parameters never train: the stem, blocks 0-4, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 5-15")]
+    [InlineData(8, "97372 parameters never train: the stem, blocks 0-10, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 11-15")]
+    public void Keep_keypoints_trains_from_the_command_line_and_the_recipe_says_so(int keepFrom, string log)
     {
-        string run = Path.Combine(_dir, "kept");
-        var r = Train("train", "--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--batch", "8", "--max-batches", "2",
-            "--threads", "2", "--freeze-epochs", "0", "--epochs", "1", "--out", run);
+        string run = Path.Combine(_dir, $"kept-{keepFrom}");
+        var r = Train(["train", "--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--keep-from", $"{keepFrom}", "--batch", "8", "--max-batches", "2",
+            "--threads", "2", "--freeze-epochs", "0", "--epochs", "1", "--out", run]);
         Assert.True(r.ExitCode == 0, r.All);
-        Assert.Contains("--keep-keypoints: BlazeFace's keypoint path is kept as it starts (97372 parameters never train", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("--keep-keypoints: BlazeFace's keypoint path is kept as it starts (", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains(log, r.StdOut, StringComparison.Ordinal);
         var recipe = ModelManifest.FromJson(OnnxFile.Load(Path.Combine(run, "model.onnx")).MetadataProps.Single(p => p.Key == ModelManifest.MetadataKey).Value).Training!;
         Assert.Equal("true", recipe["keep_keypoints"]);
+        Assert.Equal(keepFrom == 4 ? null : $"{keepFrom}", recipe.TryGetValue("keep_from", out string? from) ? from : null);
     }
 
     [Fact]

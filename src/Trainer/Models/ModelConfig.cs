@@ -120,10 +120,16 @@ internal sealed record ModelConfig
 
     /// <summary>BlazeFace's keypoint path stays as imported and never trains: the keypoint head
     /// (BlazeFace's own detector layers, locator "anchor") reads a copy of the backbone's blocks
-    /// after stride 4 (<see cref="KeptKeypointPath"/>), and the stem and the blocks before stay
-    /// frozen; the other heads learn on the backbone's own later blocks. Absent: false.</summary>
+    /// after stride <see cref="KeepKeypointsFrom"/> (<see cref="KeptKeypointPath"/>), and the stem and
+    /// the blocks before stay frozen; the other heads learn on the backbone's own later blocks.
+    /// Absent: false.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool KeepKeypoints { get; init; }
+
+    /// <summary>With <see cref="KeepKeypoints"/>: the stride of the backbone's feature map after which
+    /// the kept copy starts, 4 or 8 (<see cref="KeptKeypointPath.Strides"/>). Absent (0): 4.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int KeepKeypointsFrom { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
@@ -207,6 +213,11 @@ internal sealed record ModelConfig
         if (duplicate != null)
         {
             throw new InvalidDataException($"{source}: heads: two heads are named '{duplicate.Key}'");
+        }
+
+        if (KeepKeypointsFrom != 0 && (!KeepKeypoints || !KeptKeypointPath.Strides.Contains(KeepKeypointsFrom)))
+        {
+            throw new InvalidDataException($"{source}: keep_keypoints_from (--keep-from) is {KeepKeypointsFrom}: it needs keep_keypoints (--keep-keypoints) and is one of the strides {string.Join(", ", KeptKeypointPath.Strides)}");
         }
     }
 }

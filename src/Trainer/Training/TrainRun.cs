@@ -66,6 +66,9 @@ internal sealed record TrainRequest
     /// <summary>--keep-keypoints: <see cref="ModelConfig.KeepKeypoints"/>.</summary>
     public bool KeepKeypoints { get; init; }
 
+    /// <summary>--keep-from: <see cref="ModelConfig.KeepKeypointsFrom"/> (0: not given).</summary>
+    public int KeepFrom { get; init; }
+
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
 
@@ -247,6 +250,7 @@ internal static class TrainRun
             Backbone = r.Arch,
             InputSize = r.Size,
             KeepKeypoints = r.KeepKeypoints,
+            KeepKeypointsFrom = r.KeepFrom == KeptKeypointPath.Strides[0] ? 0 : r.KeepFrom, // 4 is the default: one config, one JSON
             Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
@@ -313,7 +317,7 @@ internal static class TrainRun
                 throw new ArgumentException("options --keep-keypoints and --weights none: the keypoint path is kept as imported, so it needs BlazeFace's weights");
             }
 
-            log.WriteLine($"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{KeptKeypointPath.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {KeptKeypointPath.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
+            log.WriteLine($"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{model.Kept.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {model.Kept.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
         }
 
         if (r.Resume && model.Config.ToJson() != config.ToJson())
@@ -413,6 +417,10 @@ internal static class TrainRun
         if (model.Kept != null)
         {
             recipe["keep_keypoints"] = "true";
+            if (model.Config.KeepKeypointsFrom != 0)
+            {
+                recipe["keep_from"] = model.Config.KeepKeypointsFrom.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         if (r.Options.LossWeights.Count > 0)
