@@ -28,7 +28,7 @@ internal sealed class KeptKeypointPath : Module<Tensor[], Tensor[]>, IOnnxExport
 
     /// <param name="afterStride">The stride of the backbone's map the copy starts after, one of
     /// <see cref="Strides"/>.</param>
-    public KeptKeypointPath(int afterStride = 4)
+    public KeptKeypointPath(int afterStride)
         : base(nameof(KeptKeypointPath))
     {
         // The backbone's feature maps are at strides 2, 4, 8, 16 (one per tap).

@@ -131,6 +131,10 @@ internal sealed record ModelConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int KeepKeypointsFrom { get; init; }
 
+    /// <summary>The stride the kept keypoint path starts after (<see cref="KeepKeypointsFrom"/>, its default filled in).</summary>
+    [JsonIgnore]
+    public int KeptAfterStride => KeepKeypointsFrom is 0 ? KeptKeypointPath.Strides[0] : KeepKeypointsFrom;
+
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     /// <exception cref="InvalidDataException">Not valid JSON, or a field is wrong; the message

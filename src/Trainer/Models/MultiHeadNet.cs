@@ -42,7 +42,7 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
         {
             // The heads that start pretrained with BlazeFace's backbone are the ones the path feeds.
             kept = heads.values().Any(h => h.PartOfBody)
-                ? new KeptKeypointPath(config.KeepKeypointsFrom is 0 ? KeptKeypointPath.Strides[0] : config.KeepKeypointsFrom)
+                ? new KeptKeypointPath(config.KeptAfterStride)
                 : throw new InvalidDataException("model config: keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator (--point-head keypoints=anchor) for BlazeFace's six keypoints");
         }
 

@@ -80,7 +80,7 @@ internal static class Checkpoint
         ModelConfig want = net.Config, have = saved.Config;
         if ((have with { Name = want.Name, Heads = want.Heads }).ToJson() != want.ToJson())
         {
-            static string Kept(ModelConfig c) => c.KeepKeypoints ? $", keypoint path kept after stride {(c.KeepKeypointsFrom is 0 ? 4 : c.KeepKeypointsFrom)}" : "";
+            static string Kept(ModelConfig c) => c.KeepKeypoints ? $", keypoint path kept after stride {c.KeptAfterStride}" : "";
             throw new ArgumentException($"option --init: {dir} holds a {have.Backbone} model of input {have.InputSize} (0: its default) and head sizes {have.TrunkReduced}/{have.TrunkHidden}{Kept(have)}; these options make a {want.Backbone} model of input {want.InputSize} and {want.TrunkReduced}/{want.TrunkHidden}{Kept(want)}: give the same --arch, --size, --keep-keypoints and --keep-from");
         }
 
