@@ -131,17 +131,17 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
     }
 
     [Theory]
-    [InlineData(4)]
-    [InlineData(8)]
-    public void A_kept_keypoint_path_gives_BlazeFace_s_keypoints_after_training_while_the_other_heads_learn(int afterStride)
+    [InlineData(4, false)]
+    [InlineData(8, true)]
+    public void A_kept_keypoint_path_gives_BlazeFace_s_keypoints_after_training_while_the_other_heads_learn(int afterStride, bool guide)
     {
         Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
         HeadConfig[] heads = [new() { Kind = "center" }, new() { Kind = "keypoints", Locator = "anchor" }, new() { Kind = "pose", Locator = "anchor", Frame = "ray" }];
-        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [.. heads], KeepKeypoints = true, KeepKeypointsFrom = afterStride };
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [.. heads], KeepKeypoints = true, KeepKeypointsFrom = afterStride, GuideKeypoints = guide };
         torch.manual_seed(1);
         using var model = new MultiHeadNet(config);
         PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
-        using var plain = new MultiHeadNet(config with { KeepKeypoints = false, KeepKeypointsFrom = 0 });
+        using var plain = new MultiHeadNet(config with { KeepKeypoints = false, KeepKeypointsFrom = 0, GuideKeypoints = false });
         PretrainedBackbone.Load(plain, Repo.BlazeFaceFront);
         var pre = model.Backbone.Preprocessing;
         var options = new TrainOptions { Epochs = 1, FreezeEpochs = 1, BatchSize = 16, Lr = 1e-2, LrMult = 1, Seed = 1, Threads = 2, MaxBatches = 3 };
@@ -152,7 +152,10 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
         Assert.Equal(afterStride == 4 ? 5 : 11, from);
         string[] keptPrefixes = ["kept.", "heads.keypoints.", "backbone.stem.", .. Enumerable.Range(0, from).Select(i => $"backbone.blocks.{i}.")];
         Dictionary<string, float[]> keptBefore = keptPrefixes.ToDictionary(p => p, Snapshot);
-        float[] later = Snapshot($"backbone.blocks.{from}."), pose = Snapshot("heads.pose.");
+        float[] later = Snapshot($"backbone.blocks.{from}."), pose = Snapshot("heads.pose."), guideBefore = Snapshot("guide.");
+        // The guide starts as the kept keypoint head does (BlazeFace's detector layers).
+        Assert.Equal(guide, guideBefore.Length > 0);
+        Assert.True(!guide || guideBefore.SequenceEqual(keptBefore["heads.keypoints."]), "the guide should start from the kept head's weights");
         float[] input = ExportParityTests.RandomInput(2, 128, seed: 4);
         Dictionary<string, float[]> start = ExportParityTests.TorchOutputs(model, input, 2, 128);
         // Before training the kept path is the backbone's own: the same keypoints as without it.
@@ -167,6 +170,7 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
 
         Assert.NotEqual(later, Snapshot($"backbone.blocks.{from}.")); // the other heads' blocks learn
         Assert.NotEqual(pose, Snapshot("heads.pose."));
+        Assert.True(!guide || !guideBefore.SequenceEqual(Snapshot("guide.")), "the guide should learn from the keypoint labels");
         Dictionary<string, float[]> after = ExportParityTests.TorchOutputs(model, input, 2, 128);
         Assert.Equal(start["keypoints"], after["keypoints"]);
         Assert.NotEqual(start["pose"], after["pose"]);
@@ -179,6 +183,8 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
             model.eval();
             Onnx.OnnxFile.Save(Onnx.OnnxExporter.Build(model, new Onnx.OnnxExportOptions { FoldBatchNorm = true }), onnx);
             ExportParityTests.AssertClose(after, ExportParityTests.OrtOutputs(onnx, input, [2, 3, 128, 128]), 1e-3f, "model with a kept keypoint path");
+            // The guide only trains: no output and no weight of it in the export.
+            Assert.DoesNotContain(Onnx.OnnxWeights.Read(onnx).Keys, k => k.Contains("guide", StringComparison.Ordinal));
         }
         finally
         {

@@ -150,6 +150,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("keep-without-weights")]
     [InlineData("keep-from-without-keep")]
     [InlineData("keep-from-odd-stride")]
+    [InlineData("guide-without-keep")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -178,6 +179,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "keep-without-weights" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--weights", "none"], "options --keep-keypoints and --weights none"),
             "keep-from-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-from", "8"], "keep_keypoints_from (--keep-from) is 8: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
             "keep-from-odd-stride" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--keep-from", "16"], "keep_keypoints_from (--keep-from) is 16: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
+            "guide-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--guide-keypoints"], "guide_keypoints (--guide-keypoints) trains a second keypoint head beside the kept one: it needs keep_keypoints (--keep-keypoints)"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 
@@ -209,19 +211,21 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     }
 
     [Theory]
-    [InlineData(4, "97372 parameters never train: the stem, blocks 0-4, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 5-15")]
-    [InlineData(8, "97372 parameters never train: the stem, blocks 0-10, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 11-15")]
-    public void Keep_keypoints_trains_from_the_command_line_and_the_recipe_says_so(int keepFrom, string log)
+    [InlineData(4, false, "97372 parameters never train: the stem, blocks 0-4, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 5-15")]
+    [InlineData(8, true, "97372 parameters never train: the stem, blocks 0-10, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks 11-15")]
+    public void Keep_keypoints_trains_from_the_command_line_and_the_recipe_says_so(int keepFrom, bool guide, string log)
     {
         string run = Path.Combine(_dir, $"kept-{keepFrom}");
         var r = Train(["train", "--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--keep-from", $"{keepFrom}", "--batch", "8", "--max-batches", "2",
-            "--threads", "2", "--freeze-epochs", "0", "--epochs", "1", "--out", run]);
+            "--threads", "2", "--freeze-epochs", "0", "--epochs", "1", "--out", run, .. guide ? ["--guide-keypoints"] : Array.Empty<string>()]);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("--keep-keypoints: BlazeFace's keypoint path is kept as it starts (", r.StdOut, StringComparison.Ordinal);
         Assert.Contains(log, r.StdOut, StringComparison.Ordinal);
         var recipe = ModelManifest.FromJson(OnnxFile.Load(Path.Combine(run, "model.onnx")).MetadataProps.Single(p => p.Key == ModelManifest.MetadataKey).Value).Training!;
         Assert.Equal("true", recipe["keep_keypoints"]);
         Assert.Equal(keepFrom == 4 ? null : $"{keepFrom}", recipe.TryGetValue("keep_from", out string? from) ? from : null);
+        Assert.Equal(guide ? "true" : null, recipe.TryGetValue("guide_keypoints", out string? g) ? g : null);
+        Assert.Equal(guide, r.StdOut.Contains("--guide-keypoints: a second keypoint head (9880 parameters) learns from the keypoint labels on blocks 11-15 during training; it is not exported", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -43,6 +43,7 @@ internal sealed class TrainOptionSet
     public Option<string> PointHead { get; } = Text("--point-head", "center and keypoints heads: regress (fully connected on the deepest map), heatmap (soft-argmax over heat maps at stride 8) or anchor (BlazeFace's anchors and their offsets, weighed by the softmax of their scores; on blazeface the keypoints start from BlazeFace's own detector layers). One for both, or per head kind: keypoints=anchor,center=regress. Default regress.");
     public Option<bool> KeepKeypoints { get; } = Flag("--keep-keypoints", "Keep BlazeFace's keypoint path as imported (with --point-head keypoints=anchor on blazeface): the keypoint head reads a frozen copy of the backbone's blocks after stride 4 (--keep-from), the stem and the blocks before stay frozen, and the other heads learn on the backbone's own later blocks; so no other head, and no keypoint label, moves the keypoints.");
     public Option<int> KeepFrom { get; } = Int("--keep-from", "With --keep-keypoints: the stride of the backbone's feature map the kept copy starts after, 4 or 8 (0: 4). 8 copies only the stride-16 blocks (a fifth of the extra inference of 4), and the blocks up to stride 8 then never train for any head.", 0, 0, 64);
+    public Option<bool> GuideKeypoints { get; } = Flag("--guide-keypoints", "With --keep-keypoints: the backbone's own blocks also feed a second keypoint head, started from BlazeFace's layers like the kept one, which learns from the keypoint labels during training and is not exported; so the blocks the pose and the other heads read still learn where the face's points are.");
     public Option<string> PoseFrame { get; } = Text("--pose-frame", "pose head: ray (default: the rotation relative to the ray through the head centre, what a crop around the head shows; the runtime turns it into the camera's) or camera (in the camera's axes, as models before 2026-12-03).");
     public Option<string> PoseHead { get; } = Text("--pose-head", "pose head: regress (default: a fully connected layer on the deepest map, separate weights for every place) or anchor (a rotation regressed at every anchor of the stride-8 and stride-16 maps with the same weights everywhere, weighed by the softmax of anchor scores that start from BlazeFace's on blazeface).");
     public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
@@ -55,7 +56,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, PoseFrame, PoseHead, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
         {
             c.Options.Add(o);
         }
@@ -86,6 +87,7 @@ internal sealed class TrainOptionSet
         PointLocators = r.GetValue(PointHead) is { } ph ? LocatorsOf(ph) : new Dictionary<string, string>(),
         KeepKeypoints = r.GetValue(KeepKeypoints),
         KeepFrom = r.GetValue(KeepFrom),
+        GuideKeypoints = r.GetValue(GuideKeypoints),
         PoseFrame = r.GetValue(PoseFrame) is { } pf
             ? pf is "ray" or "camera" ? pf : throw new ArgumentException($"option --pose-frame: '{pf}' is not ray or camera")
             : null,

@@ -135,6 +135,14 @@ internal sealed record ModelConfig
     [JsonIgnore]
     public int KeptAfterStride => KeepKeypointsFrom is 0 ? KeptKeypointPath.Strides[0] : KeepKeypointsFrom;
 
+    /// <summary>With <see cref="KeepKeypoints"/>: the backbone's own blocks also feed a second
+    /// keypoint head, built like the kept one and starting from the same layers, which learns from
+    /// the keypoint labels during training and is left out of the export
+    /// (<see cref="MultiHeadNet.Guide"/>), so the blocks the other heads read still learn where the
+    /// face's points are. Absent: false.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool GuideKeypoints { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     /// <exception cref="InvalidDataException">Not valid JSON, or a field is wrong; the message
@@ -222,6 +230,11 @@ internal sealed record ModelConfig
         if (KeepKeypointsFrom != 0 && (!KeepKeypoints || !KeptKeypointPath.Strides.Contains(KeepKeypointsFrom)))
         {
             throw new InvalidDataException($"{source}: keep_keypoints_from (--keep-from) is {KeepKeypointsFrom}: it needs keep_keypoints (--keep-keypoints) and is one of the strides {string.Join(", ", KeptKeypointPath.Strides)}");
+        }
+
+        if (GuideKeypoints && !KeepKeypoints)
+        {
+            throw new InvalidDataException($"{source}: guide_keypoints (--guide-keypoints) trains a second keypoint head beside the kept one: it needs keep_keypoints (--keep-keypoints)");
         }
     }
 }

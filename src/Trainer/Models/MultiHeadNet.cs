@@ -17,13 +17,15 @@ namespace HeadTracking.Trainer.Models;
 /// A backbone and any combination of heads, built from a <see cref="ModelConfig"/>. forward()
 /// returns one tensor per head, in the config's order; state_dict names are "backbone.*" and
 /// "heads.{name}.*", and with <see cref="ModelConfig.KeepKeypoints"/> "kept.*" (the heads that start
-/// pretrained with BlazeFace's backbone read <see cref="KeptKeypointPath"/>'s feature maps).
+/// pretrained with BlazeFace's backbone read <see cref="KeptKeypointPath"/>'s feature maps), and with
+/// <see cref="ModelConfig.GuideKeypoints"/> "guide.*" (<see cref="Guide"/>: trained, never exported).
 /// </summary>
 internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
 {
     private readonly Backbone backbone;
     private readonly ModuleDict<Head> heads;
     private readonly KeptKeypointPath? kept;
+    private readonly Head? guide;
 
     public MultiHeadNet(ModelConfig config)
         : base(nameof(MultiHeadNet))
@@ -44,6 +46,10 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
             kept = heads.values().Any(h => h.PartOfBody)
                 ? new KeptKeypointPath(config.KeptAfterStride)
                 : throw new InvalidDataException("model config: keep_keypoints (--keep-keypoints) keeps BlazeFace's own keypoint path: it needs the blazeface backbone at 128x128 and a keypoints head with the anchor locator (--point-head keypoints=anchor) for BlazeFace's six keypoints");
+            if (config.GuideKeypoints)
+            {
+                guide = CreateHead(config.Heads.Single(h => heads[h.OutputName].PartOfBody), backbone, trunk);
+            }
         }
 
         RegisterComponents();
@@ -58,18 +64,37 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
     /// <summary>The keypoint path kept as imported, or null (<see cref="ModelConfig.KeepKeypoints"/>).</summary>
     public KeptKeypointPath? Kept => kept;
 
+    /// <summary>With <see cref="ModelConfig.GuideKeypoints"/>: a second keypoint head on the
+    /// backbone's own blocks, built and started like the kept one, which learns from the keypoint
+    /// labels (<see cref="ForwardWithGuide"/>) so that those blocks, which the other heads read, keep
+    /// learning where the face's points are; it is not part of <see cref="forward"/> or the export.
+    /// Null otherwise.</summary>
+    public Head? Guide => guide;
+
     /// <summary>Parameters that never train: with <see cref="ModelConfig.KeepKeypoints"/>, the kept
     /// path, the backbone's layers it shares, and the heads that read it; otherwise none.</summary>
     public IReadOnlyList<Parameter> KeptParameters => kept == null || backbone is not BlazeFaceBackbone blaze
         ? []
         : [.. kept.SharedParameters(blaze), .. kept.parameters(), .. heads.values().Where(ReadsKeptPath).SelectMany(h => h.parameters())];
 
-    public override Tensor[] forward(Tensor x)
+    /// <summary>The exported outputs, one per head in the config's order.</summary>
+    public override Tensor[] forward(Tensor x) => Run(x, withGuide: false);
+
+    /// <summary>What training's loss needs: <see cref="forward"/>'s outputs, then <see cref="Guide"/>'s
+    /// (the keypoints it puts on the backbone's own blocks) when there is one.</summary>
+    public Tensor[] ForwardWithGuide(Tensor x) => Run(x, withGuide: guide != null);
+
+    private Tensor[] Run(Tensor x, bool withGuide)
     {
         using var scope = NewDisposeScope();
         Tensor[] features = backbone.forward(x);
         Tensor[]? keptFeatures = kept?.forward(features);
         Tensor[] outputs = [.. heads.values().Select(h => h.forward(Inputs(h, x, ReadsKeptPath(h) ? keptFeatures! : features)))];
+        if (withGuide)
+        {
+            outputs = [.. outputs, guide!.forward(Inputs(guide, x, features))];
+        }
+
         foreach (Tensor o in outputs)
         {
             o.MoveToOuterDisposeScope();

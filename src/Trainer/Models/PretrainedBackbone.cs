@@ -21,7 +21,8 @@ internal static class PretrainedBackbone
     /// file whose initializers carry torchvision's names ("conv1.weight", "layer1.0.bn1.running_mean",
     /// ...); tensors the backbone lacks, like a classifier, are ignored. Every backbone tensor must
     /// be found with the right shape. A kept keypoint path (<see cref="KeptKeypointPath"/>) starts
-    /// as a copy of the backbone's blocks.
+    /// as a copy of the backbone's blocks, and its guide (<see cref="MultiHeadNet.Guide"/>) as the
+    /// kept keypoint head does.
     /// </summary>
     /// <exception cref="System.IO.InvalidDataException">A backbone tensor is missing or misshapen.</exception>
     public static PretrainedReport Load(MultiHeadNet net, string path)
@@ -43,7 +44,8 @@ internal static class PretrainedBackbone
 
         Dictionary<string, OnnxTensor> file = OnnxWeights.Read(path);
         Dictionary<string, string> names = BlazeFaceWeights.NameMap(prefix: "");
-        return new PretrainedReport(backbone, [.. heads.Select(h => h.LoadBlazeFace(file, names))]);
+        string[] guide = net.Guide is IStartsFromBlazeFace g ? [$"{g.LoadBlazeFace(file, names)} (the training-only guide on the backbone's own blocks, --guide-keypoints)"] : [];
+        return new PretrainedReport(backbone, [.. heads.Select(h => h.LoadBlazeFace(file, names)), .. guide]);
     }
 
     /// <summary>Writes the report as the trainer's commands log it.</summary>

@@ -78,14 +78,15 @@ internal static class Checkpoint
 
         using MultiHeadNet saved = Load(dir);
         ModelConfig want = net.Config, have = saved.Config;
-        if ((have with { Name = want.Name, Heads = want.Heads }).ToJson() != want.ToJson())
+        // The guide (ModelConfig.GuideKeypoints) only helps training: a run may start with or without it.
+        if ((have with { Name = want.Name, Heads = want.Heads, GuideKeypoints = want.GuideKeypoints }).ToJson() != want.ToJson())
         {
             static string Kept(ModelConfig c) => c.KeepKeypoints ? $", keypoint path kept after stride {c.KeptAfterStride}" : "";
             throw new ArgumentException($"option --init: {dir} holds a {have.Backbone} model of input {have.InputSize} (0: its default) and head sizes {have.TrunkReduced}/{have.TrunkHidden}{Kept(have)}; these options make a {want.Backbone} model of input {want.InputSize} and {want.TrunkReduced}/{want.TrunkHidden}{Kept(want)}: give the same --arch, --size, --keep-keypoints and --keep-from");
         }
 
         string[] kept = [.. want.Heads.Where(h => have.Heads.Any(s => JsonSerializer.Serialize(s) == JsonSerializer.Serialize(h))).Select(h => h.OutputName)];
-        string[] prefixes = ["backbone.", "kept.", .. kept.Select(h => $"heads.{h}.")];
+        string[] prefixes = ["backbone.", "kept.", "guide.", .. kept.Select(h => $"heads.{h}.")];
         Dictionary<string, Tensor> source = saved.state_dict();
         int copied = 0;
         using (no_grad())

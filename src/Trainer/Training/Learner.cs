@@ -99,7 +99,7 @@ internal sealed class Learner : IDisposable
     public MultiHeadNet Model { get; }
 
     /// <summary>What freezing stops: the backbone, and the heads that start pretrained with it.</summary>
-    private IEnumerable<Module> Body => [Model.Backbone, .. Model.Heads.Where(h => h.PartOfBody)];
+    private IEnumerable<Module> Body => [Model.Backbone, .. Model.Heads.Where(h => h.PartOfBody), .. Model.Guide is { } g ? [g] : Array.Empty<Module>()];
 
     /// <summary>Whether anything learns while the body is frozen: false when every head starts
     /// pretrained with the backbone (e.g. only <c>keypoints</c> by anchors on blazeface).</summary>
@@ -255,7 +255,7 @@ internal sealed class Learner : IDisposable
             schedule(step);
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
-            Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
+            Tensor[] outputs = Model.ForwardWithGuide(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
             (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(outputs, Objective.ToTensors(batch));
             double value = loss.item<float>();
             if (!double.IsFinite(value))
@@ -343,7 +343,7 @@ internal sealed class Learner : IDisposable
 
                 using var pause = GcPause.Begin();
                 using var scope = NewDisposeScope();
-                Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
+                Tensor[] outputs = Model.ForwardWithGuide(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
                 (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
                 double value = loss.item<float>();
                 smooth = step == 0 ? value : (0.98 * smooth) + (0.02 * value);

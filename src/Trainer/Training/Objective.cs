@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Models;
 using HeadTracking.Trainer.Models.Heads.Kinds;
 using static TorchSharp.torch;
@@ -48,9 +49,16 @@ internal sealed class Objective
             tensor(b.Values, [n, v]), tensor(b.ValueWeight, [n]));
     }
 
-    /// <summary>The total loss and each head's part (as plain numbers for the log).</summary>
+    /// <summary>The total loss and each head's part (as plain numbers for the log). Outputs beyond
+    /// the config's heads come from <see cref="MultiHeadNet.ForwardWithGuide"/>: the guide's
+    /// keypoints, which learn from the keypoint labels with the keypoint head's loss and weight.</summary>
     public (Tensor Total, Dictionary<string, double> Parts) Loss(Tensor[] outputs, Targets t)
     {
+        if (outputs.Length != _config.Heads.Count && !(_config.GuideKeypoints && outputs.Length == _config.Heads.Count + 1))
+        {
+            throw new ArgumentException($"outputs: {outputs.Length} for {_config.Heads.Count} heads{(_config.GuideKeypoints ? " and the keypoint guide" : "")}");
+        }
+
         Tensor total = zeros(1);
         var parts = new Dictionary<string, double>();
         for (int h = 0; h < _config.Heads.Count; h++)
@@ -59,6 +67,15 @@ internal sealed class Objective
             Tensor o = outputs[h];
             Tensor part = _kinds[h].Loss(head, o, t);
             parts[head.OutputName] = part.item<float>();
+            total = total + (part * _weights[head.Kind]);
+        }
+
+        if (outputs.Length > _config.Heads.Count)
+        {
+            int k = _config.Heads.FindIndex(h => h.Kind == OutputKinds.Keypoints);
+            HeadConfig head = _config.Heads[k];
+            Tensor part = _kinds[k].Loss(head, outputs[^1], t);
+            parts[$"{head.OutputName}.guide"] = part.item<float>();
             total = total + (part * _weights[head.Kind]);
         }
 

@@ -69,6 +69,9 @@ internal sealed record TrainRequest
     /// <summary>--keep-from: <see cref="ModelConfig.KeepKeypointsFrom"/> (0: not given).</summary>
     public int KeepFrom { get; init; }
 
+    /// <summary>--guide-keypoints: <see cref="ModelConfig.GuideKeypoints"/>.</summary>
+    public bool GuideKeypoints { get; init; }
+
     /// <summary>Mask head: channels of its decoder.</summary>
     public int MaskWidth { get; init; } = 32;
 
@@ -251,6 +254,7 @@ internal static class TrainRun
             InputSize = r.Size,
             KeepKeypoints = r.KeepKeypoints,
             KeepKeypointsFrom = r.KeepFrom == KeptKeypointPath.Strides[0] ? 0 : r.KeepFrom, // 4 is the default: one config, one JSON
+            GuideKeypoints = r.GuideKeypoints,
             Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
@@ -318,6 +322,10 @@ internal static class TrainRun
             }
 
             log.WriteLine($"--keep-keypoints: BlazeFace's keypoint path is kept as it starts ({model.KeptParameters.Sum(p => p.numel())} parameters never train: the stem, blocks 0-{model.Kept.From - 1}, a copy of the blocks after them, the keypoint head); the other heads learn on the backbone's blocks {model.Kept.From}-{BlazeFaceBackbone.Blocks.Length - 1}");
+            if (model.Guide != null)
+            {
+                log.WriteLine($"--guide-keypoints: a second keypoint head ({model.Guide.parameters().Sum(p => p.numel())} parameters) learns from the keypoint labels on blocks {model.Kept.From}-{BlazeFaceBackbone.Blocks.Length - 1} during training; it is not exported");
+            }
         }
 
         if (r.Resume && model.Config.ToJson() != config.ToJson())
@@ -420,6 +428,11 @@ internal static class TrainRun
             if (model.Config.KeepKeypointsFrom != 0)
             {
                 recipe["keep_from"] = model.Config.KeepKeypointsFrom.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (model.Guide != null)
+            {
+                recipe["guide_keypoints"] = "true";
             }
         }
 
