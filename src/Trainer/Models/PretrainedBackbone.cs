@@ -44,7 +44,10 @@ internal static class PretrainedBackbone
 
         Dictionary<string, OnnxTensor> file = OnnxWeights.Read(path);
         Dictionary<string, string> names = BlazeFaceWeights.NameMap(prefix: "");
-        string[] guide = net.Guide is IStartsFromBlazeFace g ? [$"{g.LoadBlazeFace(file, names)} (the training-only guide on the backbone's own blocks, --guide-keypoints)"] : [];
+        // "keypoints: ..." becomes "keypoints guide (...): ...".
+        string[] guide = net.Guide is IStartsFromBlazeFace g
+            ? [$"{g.OutputName} guide (training only, on the backbone's own blocks, --guide-keypoints){g.LoadBlazeFace(file, names)[g.OutputName.Length..]}"]
+            : [];
         return new PretrainedReport(backbone, [.. heads.Select(h => h.LoadBlazeFace(file, names)), .. guide]);
     }
 
