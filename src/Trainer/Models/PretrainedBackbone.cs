@@ -44,10 +44,7 @@ internal static class PretrainedBackbone
 
         Dictionary<string, OnnxTensor> file = OnnxWeights.Read(path);
         Dictionary<string, string> names = BlazeFaceWeights.NameMap(prefix: "");
-        // "keypoints: ..." becomes "keypoints guide (...): ...".
-        string[] guide = net.Guide is IStartsFromBlazeFace g
-            ? [$"{g.OutputName} guide (training only, on the backbone's own blocks, --guide-keypoints){g.LoadBlazeFace(file, names)[g.OutputName.Length..]}"]
-            : [];
+        string[] guide = net.Guide is IStartsFromBlazeFace g ? [$"(the training-only guide, --guide-keypoints) {g.LoadBlazeFace(file, names)}"] : [];
         return new PretrainedReport(backbone, [.. heads.Select(h => h.LoadBlazeFace(file, names)), .. guide]);
     }
 

@@ -61,22 +61,23 @@ internal sealed class Objective
 
         Tensor total = zeros(1);
         var parts = new Dictionary<string, double>();
-        for (int h = 0; h < _config.Heads.Count; h++)
+        void Add(int h, Tensor output, string name)
         {
             HeadConfig head = _config.Heads[h];
-            Tensor o = outputs[h];
-            Tensor part = _kinds[h].Loss(head, o, t);
-            parts[head.OutputName] = part.item<float>();
+            Tensor part = _kinds[h].Loss(head, output, t);
+            parts[name] = part.item<float>();
             total = total + (part * _weights[head.Kind]);
+        }
+
+        for (int h = 0; h < _config.Heads.Count; h++)
+        {
+            Add(h, outputs[h], _config.Heads[h].OutputName);
         }
 
         if (outputs.Length > _config.Heads.Count)
         {
             int k = _config.Heads.FindIndex(h => h.Kind == OutputKinds.Keypoints);
-            HeadConfig head = _config.Heads[k];
-            Tensor part = _kinds[k].Loss(head, outputs[^1], t);
-            parts[$"{head.OutputName}.guide"] = part.item<float>();
-            total = total + (part * _weights[head.Kind]);
+            Add(k, outputs[^1], $"{_config.Heads[k].OutputName}.guide");
         }
 
         return (total.squeeze(), parts);
