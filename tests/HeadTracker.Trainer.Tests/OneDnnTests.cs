@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HeadTracking.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,12 +8,13 @@ using static TorchSharp.torch.nn;
 
 namespace HeadTracking.Trainer.Tests;
 
-/// <summary>Limits libtorch's oneDNN in this test process too, before any test runs a convolution
-/// (oneDNN fixes its kernels at the first one).</summary>
+/// <summary>Limits libtorch's oneDNN and quiets its OpenMP threads in this test process too, before
+/// any test runs a libtorch operation (oneDNN fixes its kernels at the first convolution, libgomp
+/// reads its wait policy when libtorch loads).</summary>
 internal static class OneDnnSetup
 {
     [ModuleInitializer]
-    internal static void Init() => TorchSettings.LimitOneDnn();
+    internal static void Init() => TorchSettings.Apply();
 }
 
 /// <summary>
@@ -49,4 +51,24 @@ public class OneDnnTests
         double gradWorst = (x.grad!.to_type(ScalarType.Float64) - x64.grad!).abs().max().item<double>();
         Assert.True(gradWorst < 1e-5 * Math.Max(1, x64.grad!.abs().max().item<double>()), $"input gradient off by {gradWorst:G3}");
     }
+}
+
+/// <summary>What libgomp and oneDNN will read: the settings are in the native environment (where
+/// .NET's own copy of the environment is not), set before any test ran a libtorch operation.</summary>
+public class TorchSettingsTests
+{
+    [Fact]
+    public void The_settings_are_in_the_native_environment_of_this_process()
+    {
+        // Unless the user running the tests set their own, these are the trainer's values.
+        Assert.Equal(TorchSettings.QuietOpenMp(), NativeValue(TorchSettings.WaitPolicyVariable));
+        Assert.Equal(TorchSettings.LimitOneDnn(), NativeValue(TorchSettings.Variable));
+        Assert.False(string.IsNullOrEmpty(NativeValue(TorchSettings.WaitPolicyVariable)));
+    }
+
+    private static string? NativeValue(string name) =>
+        OperatingSystem.IsWindows() ? Environment.GetEnvironmentVariable(name) : Marshal.PtrToStringAnsi(getenv(name));
+
+    [DllImport("libc", CharSet = CharSet.Ansi)]
+    private static extern IntPtr getenv(string name);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using HeadTracking.Runtime.Models;
@@ -19,17 +20,22 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Processes.Result Train(params string[] args) =>
-        Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-train.dll"), .. args], timeoutSeconds: 600);
+    private static Processes.Result Train(params string[] args) => Train(null, args);
+
+    private static Processes.Result Train(Dictionary<string, string>? env, params string[] args) =>
+        Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-train.dll"), .. args], env: env, timeoutSeconds: 600);
 
     [Fact]
     public void Train_writes_the_run_folder_resumes_and_eval_agrees()
     {
         string run = Path.Combine(_dir, "run");
         string[] common = ["--data", data.Set, "--heads", "center,keypoints,box", "--size", "64", "--batch", "16", "--max-batches", "3", "--threads", "2", "--out", run];
-        var first = Train(["train", .. common, "--freeze-epochs", "1", "--epochs", "1"]);
+        // This test process set OMP_WAIT_POLICY for itself (and so for its children): empty, the
+        // trainer sets its own; a user's value it keeps.
+        var first = Train(new Dictionary<string, string> { [TorchSettings.WaitPolicyVariable] = "" }, ["train", .. common, "--freeze-epochs", "1", "--epochs", "1"]);
         Assert.True(first.ExitCode == 0, first.All);
         Assert.Contains("epoch  phase   train_loss  valid_loss  center_mse   center_px  keypoint_nme     box_iou  time", first.StdOut, StringComparison.Ordinal);
+        Assert.Contains("idle OpenMP threads: PASSIVE (OMP_WAIT_POLICY)", first.StdOut, StringComparison.Ordinal);
         foreach (string file in new[] { "metrics.jsonl", "losses.png", "results.png", "model.onnx", "checkpoint/model.json", "checkpoint/weights.dat", "checkpoint/optimizer.dat", "checkpoint/run.json" })
         {
             Assert.True(File.Exists(Path.Combine(run, file)), $"{file} missing from the run folder");
@@ -37,8 +43,9 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
 
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
 
-        var resumed = Train(["train", .. common, "--freeze-epochs", "1", "--epochs", "2", "--resume"]);
+        var resumed = Train(new Dictionary<string, string> { [TorchSettings.WaitPolicyVariable] = "ACTIVE" }, ["train", .. common, "--freeze-epochs", "1", "--epochs", "2", "--resume"]);
         Assert.True(resumed.ExitCode == 0, resumed.All);
+        Assert.Contains("idle OpenMP threads: ACTIVE (OMP_WAIT_POLICY)", resumed.StdOut, StringComparison.Ordinal);
         Assert.Contains("Resuming after epoch 2", resumed.StdOut, StringComparison.Ordinal);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
         Assert.Contains("    2  all", resumed.StdOut, StringComparison.Ordinal);
