@@ -300,7 +300,7 @@ internal static class TrainRun
         string[] classes = config.Heads.FirstOrDefault(h => h.Kind == "class")?.ClassNames ?? [];
 
         string checkpoint = Path.Combine(r.Out, CheckpointDir);
-        log.WriteLine($"libtorch's oneDNN kernels: {TorchSettings.LimitOneDnn()} ({TorchSettings.Variable}); idle OpenMP threads: {TorchSettings.QuietOpenMp()} ({TorchSettings.WaitPolicyVariable}); README: Debugging problems");
+        log.WriteLine($"libtorch's oneDNN kernels: {TorchSettings.LimitOneDnn()} ({TorchSettings.Variable}); idle OpenMP threads: {TorchSettings.QuietOpenMp()} ({TorchSettings.WaitPolicyVariable}); freed memory: {TorchSettings.KeepFreedMemory()}; README: Debugging problems");
         manual_seed(r.Options.Seed);
         MultiHeadNet model = r.Resume ? Checkpoint.Load(checkpoint) : new MultiHeadNet(config);
         if (!r.Resume && r.Weights != "none" && (r.Weights != null || r.Arch == "blazeface"))
