@@ -8,9 +8,9 @@ using static TorchSharp.torch.nn;
 
 namespace HeadTracking.Trainer.Tests;
 
-/// <summary>Limits libtorch's oneDNN and quiets its OpenMP threads in this test process too, before
-/// any test runs a libtorch operation (oneDNN fixes its kernels at the first convolution, libgomp
-/// reads its wait policy when libtorch loads).</summary>
+/// <summary>Limits libtorch's oneDNN, quiets its OpenMP threads and keeps freed memory in this test
+/// process too, before any test runs a libtorch operation (oneDNN fixes its kernels at the first
+/// convolution, libgomp reads its wait policy when libtorch loads).</summary>
 internal static class OneDnnSetup
 {
     [ModuleInitializer]
@@ -69,7 +69,7 @@ public class TorchSettingsTests
 
     /// <summary>libtorch allocates and frees a step's activations every step; glibc's defaults give
     /// blocks this large their own fresh pages, or give the freed heap back, so every step touched
-    /// new pages (a third of a training step's time went to that). Twelve 8 MB blocks allocated,
+    /// new pages (a quarter to a third of a training step's time went to that). Twelve 8 MB blocks allocated,
     /// written and freed five times: without the trainer's settings every round faulted in all of
     /// its 24,576 pages again (98,197 faults in rounds 2-5 on the build machine), with them 2,048.</summary>
     [Fact]

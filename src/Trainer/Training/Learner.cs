@@ -83,6 +83,7 @@ internal sealed class Learner : IDisposable
         _o = options;
         _objective = new Objective(model.Config, options.LossWeights);
         torch.set_num_threads(options.Threads);
+        TorchSettings.KeepFreedMemory(); // a step's activations reuse the last step's pages
 
         // Backbone layer groups in three chunks (early, middle, late; heads that start pretrained
         // with the backbone join the late one), then the other heads.

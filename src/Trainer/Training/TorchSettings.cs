@@ -30,7 +30,8 @@ namespace HeadTracking.Trainer.Training;
 /// variable when libtorch loads, so it is set with the other one.
 /// </para>
 /// <para>
-/// And keeps freed native memory for reuse (glibc malloc, <see cref="KeepFreedMemory"/>): libtorch
+/// And, once a <see cref="Learner"/> is made, keeps freed native memory for reuse (glibc malloc,
+/// <see cref="KeepFreedMemory"/>): libtorch
 /// allocates a step's activations and frees them after it, and with glibc's defaults blocks of
 /// that size either got fresh pages of their own or were handed back to the system when freed, so
 /// every step faulted all of them in again. Kept, 40 steps of the default model's recipe spent
@@ -91,8 +92,10 @@ internal static class TorchSettings
         }
     }
 
-    /// <summary>Every setting; call before anything runs a libtorch operation (a module
-    /// initializer does, for this assembly and for the tests').</summary>
+    /// <summary>Every setting (the tests' module initializer calls it). This assembly's own
+    /// initializer sets only the two variables, which must be in place before libtorch loads; the
+    /// allocator is set by <see cref="Learner"/>, for processes that train, so that a process that
+    /// only uses the trainer's other parts (the benchmark's clips, say) keeps the system's.</summary>
     public static void Apply()
     {
         LimitOneDnn();
@@ -120,7 +123,11 @@ internal static class TorchSettings
     }
 
     [ModuleInitializer]
-    internal static void OnLoad() => Apply();
+    internal static void OnLoad()
+    {
+        LimitOneDnn();
+        QuietOpenMp();
+    }
 
     [DllImport("libc", CharSet = CharSet.Ansi)]
     private static extern int setenv(string name, string value, int overwrite);
