@@ -64,7 +64,7 @@ internal static class TorchSettings
 
     /// <summary>The glibc malloc settings <see cref="KeepFreedMemory"/> makes, as the environment
     /// variables that would make them at a process's start (any of them set: left alone).</summary>
-    public static readonly string[] MallocVariables = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"];
+    private static readonly string[] MallocVariables = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"];
 
     /// <summary>Keeps freed native memory in this process for the next allocation (glibc's malloc,
     /// on Linux): blocks up to 32 MB come from the heap rather than fresh pages of their own, and
