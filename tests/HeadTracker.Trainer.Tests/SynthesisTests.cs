@@ -26,6 +26,21 @@ public class SynthesisTests(SynthFixture fixture) : IClassFixture<SynthFixture>
     }
 
     [Fact]
+    public void Synth_video_turns_nods_and_tilts_as_far_as_its_motion_says()
+    {
+        // 60 s at 30 fps: every wave (periods 4.3-6.1 s) passes its peaks many times.
+        SynthScene[] usual = [.. Enumerable.Range(0, 1800).Select(i => SynthVideo.Scene(i, 30, 60))];
+        SynthScene[] wide = [.. Enumerable.Range(0, 1800).Select(i => SynthVideo.Scene(i, 30, 60, motion: new SynthMotion(60, 30, 25)))];
+        Assert.Equal(35, usual.Max(s => Math.Abs(s.Yaw)), 0.1);
+        Assert.Equal(15, usual.Max(s => Math.Abs(s.Pitch)), 0.1);
+        Assert.Equal(12, usual.Max(s => Math.Abs(s.Roll)), 0.1);
+        Assert.Equal(60, wide.Max(s => Math.Abs(s.Yaw)), 0.1);
+        Assert.Equal(30, wide.Max(s => Math.Abs(s.Pitch)), 0.1);
+        Assert.Equal(25, wide.Max(s => Math.Abs(s.Roll)), 0.1);
+        Assert.Equal(usual.Select(s => s.U), wide.Select(s => s.U)); // the same path across the frame
+    }
+
+    [Fact]
     public void Canonical_face_mesh_loads_with_outward_normals()
     {
         Mesh face = Mesh.LoadCanonicalFace(ExternalData.Find(Path.Combine("facemesh", "geometry_pipeline_metadata_landmarks.binarypb")));

@@ -80,8 +80,8 @@ internal static class Stability
         Cv2.ImWrite(Path.Combine(o.Out, "stability-still.png"), clean);
 
         // (1) Byte-identical frames.
-        List<Frame> identical = Track(Enumerable.Repeat(clean, 45).ToList(), options, Path.Combine(o.Out, "stability-identical.jsonl"));
-        List<Frame> settled = [.. identical.Where(f => f.Index >= 10)];
+        List<TrackedFrame> identical = PushedClip.Track(Enumerable.Repeat(clean, 45).ToList(), options, Path.Combine(o.Out, "stability-identical.jsonl"));
+        List<TrackedFrame> settled = [.. identical.Where(f => f.Index >= 10)];
         double change = settled.Count == 0 ? double.NaN : settled.Max(f => f.Raw.Zip(settled[0].Raw).Max(p => Math.Abs(p.First - p.Second)));
         int validIdentical = identical.Count(f => f.Valid);
 
@@ -89,7 +89,7 @@ internal static class Stability
         //     the ones written, and its rest pose is the moving phase's zero).
         double f0 = Conventions.FocalPixels(clip.Width, options.HorizontalFovDegrees);
         var draws = new List<(int Seed, int Frames, double RawDeg, double RawPx, double FiltDeg, double FiltPx)>();
-        List<Frame> noisy = [], window = [];
+        List<TrackedFrame> noisy = [], window = [];
         for (int d = 0; d < o.Draws; d++)
         {
             var random = new Random(o.Seed + d);
@@ -99,10 +99,10 @@ internal static class Stability
                 noisyFrames.Add(Noisy(clean, random, o.Sigma));
             }
 
-            List<Frame> drawn = Track(noisyFrames, options, Path.Combine(o.Out, d == 0 ? "stability-noisy.jsonl" : $"stability-noisy-{o.Seed + d}.jsonl"));
+            List<TrackedFrame> drawn = PushedClip.Track(noisyFrames, options, Path.Combine(o.Out, d == 0 ? "stability-noisy.jsonl" : $"stability-noisy-{o.Seed + d}.jsonl"));
             noisyFrames.ForEach(m => m.Dispose());
-            List<Frame> last = [.. drawn.Where(f => f.Index >= 60 && f.Valid)];
-            (double deg, double px) Spread(Func<Frame, double[]> pose) => last.Count < 2 ? (double.NaN, double.NaN) :
+            List<TrackedFrame> last = [.. drawn.Where(f => f.Index >= 60 && f.Valid)];
+            (double deg, double px) Spread(Func<TrackedFrame, double[]> pose) => last.Count < 2 ? (double.NaN, double.NaN) :
                 (new[] { 3, 4, 5 }.Max(k => Sd(last.Select(f => pose(f)[k]))),
                  Math.Max(Sd(last.Select(f => f0 * pose(f)[0] / pose(f)[2])), Sd(last.Select(f => f0 * pose(f)[1] / pose(f)[2]))));
             (double drawRawDeg, double drawRawPx) = Spread(f => f.Raw);
@@ -130,9 +130,9 @@ internal static class Stability
             moving.Add(frame);
         }
 
-        List<Frame> path = Track(moving, options, Path.Combine(o.Out, "stability-moving.jsonl"));
+        List<TrackedFrame> path = PushedClip.Track(moving, options, Path.Combine(o.Out, "stability-moving.jsonl"));
         moving.ForEach(m => m.Dispose());
-        List<Frame> seen = [.. path.Where(f => f.Valid && f.Index < motions.Length)];
+        List<TrackedFrame> seen = [.. path.Where(f => f.Valid && f.Index < motions.Length)];
         double rollRaw = Mae(seen, f => f.Raw[5] - rollAtRest - motions[f.Index].Roll);
         double rollFiltered = Mae(seen, f => f.Filtered[5] - rollAtRest - motions[f.Index].Roll);
         double yawWander = Mae(seen, f => f.Filtered[3] - yawAtRest), pitchWander = Mae(seen, f => f.Filtered[4] - pitchAtRest);
@@ -186,55 +186,6 @@ internal static class Stability
         return 0;
     }
 
-    private sealed record Frame(int Index, bool Valid, float CenterX, float CenterY, double[] Raw, double[] Filtered);
-
-    /// <summary>Pushes the frames at 30 per second and returns the tracker's record of each one
-    /// (Index: the pushed frame it came from, by order); the record stays in <paramref name="record"/>
-    /// (a JSON line per frame, raw and filtered pose), for a look at what a game would read.</summary>
-    private static List<Frame> Track(IReadOnlyList<Mat> frames, HeadTrackerOptions options, string record)
-    {
-        File.Delete(record);
-        options.RecordPath = record;
-        using (var tracker = new HeadTracker(options))
-        {
-            tracker.Start();
-            using var rgba = new Mat();
-            byte[] bytes = new byte[frames[0].Width * frames[0].Height * 4];
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            for (int i = 0; i < frames.Count; i++)
-            {
-                Cv2.CvtColor(frames[i], rgba, ColorConversionCodes.BGR2RGBA);
-                Marshal.Copy(rgba.Data, bytes, 0, bytes.Length);
-                tracker.PushFrame(bytes, rgba.Width, rgba.Height);
-                TimeSpan due = TimeSpan.FromSeconds((i + 1) / 30.0);
-                if (due > clock.Elapsed)
-                {
-                    Thread.Sleep(due - clock.Elapsed);
-                }
-            }
-
-            Thread.Sleep(300);
-        }
-
-        // The worker drops a frame only when it is still busy with the one before, so results are
-        // in push order; a result's frame is the newest one pushed before it was captured, which at
-        // 30 frames a second and a few milliseconds a frame is its sequence number less one.
-        var result = new List<Frame>();
-        foreach (string line in File.ReadLines(record))
-        {
-            using var doc = JsonDocument.Parse(line);
-            JsonElement r = doc.RootElement;
-            JsonElement c = r.GetProperty("center");
-            result.Add(new Frame((int)r.GetProperty("frame").GetInt64() - 1, r.GetProperty("valid").GetBoolean(), c[0].GetSingle(), c[1].GetSingle(), Pose(r.GetProperty("raw")), Pose(r.GetProperty("filtered"))));
-        }
-
-        return result;
-    }
-
-    private static double[] Pose(JsonElement p) =>
-        [p.GetProperty("x").GetDouble(), p.GetProperty("y").GetDouble(), p.GetProperty("z").GetDouble(),
-         p.GetProperty("yaw").GetDouble(), p.GetProperty("pitch").GetDouble(), p.GetProperty("roll").GetDouble()];
-
     private static Mat Noisy(Mat clean, Random random, double sigma)
     {
         byte[] pixels = new byte[clean.Rows * clean.Cols * 3];
@@ -257,12 +208,12 @@ internal static class Stability
         return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / v.Length);
     }
 
-    private static double Mae(List<Frame> frames, Func<Frame, double> error) => frames.Count == 0 ? double.NaN : frames.Average(f => Math.Abs(error(f)));
+    private static double Mae(List<TrackedFrame> frames, Func<TrackedFrame, double> error) => frames.Count == 0 ? double.NaN : frames.Average(f => Math.Abs(error(f)));
 
     /// <summary>How many frames a roll series trails the path: the shift (0-15 frames) at which it
     /// is closest to the path's roll (mean absolute difference). Raw and filtered measured alike,
     /// so their difference is the filter's own delay.</summary>
-    private static int Lag(List<Frame> frames, PhotoMotion[] motions, Func<Frame, double> roll) =>
+    private static int Lag(List<TrackedFrame> frames, PhotoMotion[] motions, Func<TrackedFrame, double> roll) =>
         frames.Count < 30 ? -1 : Enumerable.Range(0, 16).MinBy(shift =>
             frames.Where(f => f.Index - shift >= 0).Average(f => Math.Abs(roll(f) - motions[f.Index - shift].Roll)));
 }

@@ -7,6 +7,13 @@ using OpenCvSharp;
 
 namespace HeadTracking.Trainer.Synthesis;
 
+/// <summary>How far a <see cref="SynthVideo"/> head turns (yaw), nods (pitch) and tilts (roll)
+/// either way, degrees.</summary>
+internal sealed record SynthMotion(double Yaw = 35, double Pitch = 15, double Roll = 12)
+{
+    public static SynthMotion Default { get; } = new();
+}
+
 /// <summary>
 /// Videos of one synthetic person moving, with the truth of every frame: the test and benchmark
 /// footage for the runtime, the demo and the benchmark. The head turns, nods, tilts, drifts across
@@ -19,15 +26,17 @@ internal static class SynthVideo
     public const string VideoName = "video.avi";
 
     /// <summary>The geometry of frame <paramref name="frame"/> at <paramref name="fps"/>; the face
-    /// is <paramref name="faceFraction"/> of the frame wide on average (±1/6 of that).</summary>
-    public static SynthScene Scene(int frame, double fps, double fovDegrees, double faceFraction = 0.3)
+    /// is <paramref name="faceFraction"/> of the frame wide on average (±1/6 of that); the head turns,
+    /// nods and tilts as far as <paramref name="motion"/> says (default ±35°, ±15°, ±12°).</summary>
+    public static SynthScene Scene(int frame, double fps, double fovDegrees, double faceFraction = 0.3, SynthMotion? motion = null)
     {
         double t = frame / fps;
         double Wave(double period, double phase) => Math.Sin((2 * Math.PI * t / period) + phase);
+        SynthMotion m = motion ?? SynthMotion.Default;
         return new SynthScene(
-            Yaw: 35 * Wave(6.1, 0),
-            Pitch: 15 * Wave(4.3, 1),
-            Roll: 12 * Wave(5.3, 2),
+            Yaw: m.Yaw * Wave(6.1, 0),
+            Pitch: m.Pitch * Wave(4.3, 1),
+            Roll: m.Roll * Wave(5.3, 2),
             U: 0.5 + (0.15 * Wave(7.7, 0.5)),
             V: 0.5 + (0.1 * Wave(6.7, 2.5)),
             FaceFraction: faceFraction * (1 + (Wave(9.1, 1.5) / 6)),
@@ -39,7 +48,7 @@ internal static class SynthVideo
     /// with its labels into the folder <paramref name="outDir"/> (built aside, renamed into
     /// place). Frames are rendered on <paramref name="threads"/> threads and written in order.
     /// </summary>
-    public static void Write(HeadSynthesizer synth, string outDir, int frames, double fps, double fovDegrees, int index, int threads, TextWriter log, double faceFraction = 0.3)
+    public static void Write(HeadSynthesizer synth, string outDir, int frames, double fps, double fovDegrees, int index, int threads, TextWriter log, double faceFraction = 0.3, SynthMotion? motion = null)
     {
         var clock = Stopwatch.StartNew();
         int size = synth.Options.Size;
@@ -60,7 +69,7 @@ internal static class SynthVideo
                     int n = Math.Min(Chunk, frames - start);
                     Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
                     {
-                        using SynthSample sample = synth.Generate(index, Scene(start + i, fps, fovDegrees, faceFraction));
+                        using SynthSample sample = synth.Generate(index, Scene(start + i, fps, fovDegrees, faceFraction, motion));
                         images[i] = sample.Image.Clone();
                         labels[start + i] = sample.Label with { Image = $"{VideoName}#{start + i:D6}", Mask = null, Split = "valid" };
                     });
