@@ -67,6 +67,13 @@ public class TorchSettingsTests
         Assert.False(string.IsNullOrEmpty(NativeValue(TorchSettings.WaitPolicyVariable)));
     }
 
+    [Fact]
+    public void NNPACK_is_turned_off_in_libtorch_itself()
+    {
+        // The C++ entry points bind on Linux x64 (the warnings it silences: TrainerCommandTests' synth).
+        Assert.Equal(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64, TorchSettings.SkipNnpack());
+    }
+
     /// <summary>libtorch allocates and frees a step's activations every step; glibc's defaults give
     /// blocks this large their own fresh pages, or give the freed heap back, so every step touched
     /// new pages (a quarter to a third of a training step's time went to that). Twelve 8 MB blocks allocated,

@@ -35,6 +35,7 @@ internal sealed class TfjsGraphNet : torch.nn.Module<Tensor, Tensor[]>, IOnnxExp
     public TfjsGraphNet(TfjsGraph graph)
         : base(nameof(TfjsGraphNet))
     {
+        Training.TorchSettings.SkipNnpack(); // it runs single images without gradients: no NNPACK warnings
         _graph = graph;
         Dictionary<string, TfjsNode> byName = graph.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         var index = new Dictionary<string, int>(StringComparer.Ordinal);

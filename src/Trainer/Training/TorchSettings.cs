@@ -92,6 +92,38 @@ internal static class TorchSettings
         }
     }
 
+    /// <summary>Tells libtorch not to try NNPACK for its convolutions (at::Context's
+    /// setUserEnabledNNPACK, which TorchSharp does not expose). NNPACK cannot start on CPUs it does
+    /// not know (the build machines' AMD EPYC among them), and libtorch then printed "Could not
+    /// initialize NNPACK! Reason: Unsupported hardware." for every convolution of a small
+    /// no-gradient batch it considered it for: 23 lines at the dense teacher's first face in
+    /// `synth`, `label` and `teacher-crops`. It only uses NNPACK for batches of 16 or more without
+    /// gradients, which none of ours are; training's convolutions go to oneDNN. Linux x64 only
+    /// (the C++ names are the Itanium ABI's); returns whether it was done.</summary>
+    public static bool SkipNnpack()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return false;
+        }
+
+        try
+        {
+            IntPtr context = at_globalContext();
+            if (context == IntPtr.Zero)
+            {
+                return false;
+            }
+
+            at_Context_setUserEnabledNNPACK(context, false);
+            return true;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Every setting (the tests' module initializer calls it). This assembly's own
     /// initializer sets only the two variables, which must be in place before libtorch loads; the
     /// allocator is set by <see cref="Learner"/>, for processes that train, so that a process that
@@ -134,4 +166,10 @@ internal static class TorchSettings
 
     [DllImport("libc")]
     private static extern int mallopt(int param, int value);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr at_globalContext();
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void at_Context_setUserEnabledNNPACK(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 }
