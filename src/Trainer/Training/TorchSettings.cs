@@ -97,9 +97,10 @@ internal static class TorchSettings
     /// not know (the build machines' AMD EPYC among them), and libtorch then printed "Could not
     /// initialize NNPACK! Reason: Unsupported hardware." for every convolution of a small
     /// no-gradient batch it considered it for: 23 lines at the dense teacher's first face in
-    /// `synth`, `label` and `teacher-crops`. It only uses NNPACK for batches of 16 or more without
-    /// gradients, which none of ours are; training's convolutions go to oneDNN. Linux x64 only
-    /// (the C++ names are the Itanium ABI's); returns whether it was done.</summary>
+    /// `synth`, `label` and `teacher-crops`. Off, nothing changes here but the warnings (NNPACK
+    /// never ran on these machines: `synth` writes the same bytes as before); on a CPU NNPACK knows,
+    /// libtorch's other kernels do the few convolutions it would have taken. Linux x64 only (the C++
+    /// names are the Itanium ABI's); returns whether it was done.</summary>
     public static bool SkipNnpack()
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
