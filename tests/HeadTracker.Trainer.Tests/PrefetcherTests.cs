@@ -56,4 +56,38 @@ public class PrefetcherTests
             }
         }
     }
+
+    private sealed class Item : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    [Fact]
+    public void A_consumer_that_stops_early_leaves_nothing_being_built_and_the_items_built_ahead_released()
+    {
+        // The trainer stops after the first validation batch for results.png, then exports and
+        // exits: an item still being built then ran native code while the process tore it down.
+        int building = 0;
+        var made = new System.Collections.Concurrent.ConcurrentBag<Item>();
+        var p = new Prefetcher<Item>(10, i =>
+        {
+            Interlocked.Increment(ref building);
+            Thread.Sleep(i == 0 ? 0 : 300);
+            var item = new Item();
+            made.Add(item);
+            Interlocked.Decrement(ref building);
+            return item;
+        }, depth: 4);
+        foreach (Item x in p)
+        {
+            x.Dispose(); // the consumer's own
+            break;
+        }
+
+        Assert.Equal(0, Volatile.Read(ref building));
+        Assert.Equal(4, made.Count); // item 0 and the three built ahead, no more
+        Assert.All(made, x => Assert.True(x.Disposed));
+    }
 }

@@ -10,7 +10,9 @@ internal static class Processes
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr)
     {
-        public string All => StdOut + StdErr;
+        /// <summary>What it printed, and its exit code when that is not 0 (a process that dies
+        /// of a signal prints nothing of it: its code, 128 + the signal, is then the only trace).</summary>
+        public string All => StdOut + StdErr + (ExitCode == 0 ? "" : $"\n[exit code {ExitCode}]");
     }
 
     public static Result Run(string file, IEnumerable<string> args, string? workingDirectory = null,

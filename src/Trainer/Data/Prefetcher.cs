@@ -59,16 +59,25 @@ internal sealed class Prefetcher<T> : IEnumerable<T>
         }
         finally
         {
-            // Items built ahead and never taken are released when they can be.
+            // A consumer that stops early (a few validation batches for results.png, --max-batches)
+            // leaves items being built ahead: wait for them and release them here. Left running,
+            // one could still be in OpenCV when the process exits and the native libraries are torn
+            // down under it, which is the likely end of a trainer process that died after "Done" in
+            // one test run on a busy machine (SIGSEGV on a thread-pool worker; the last thing it did
+            // was results.png, which stops the validation batches after the first).
             foreach (Task<T> pending in window)
             {
-                _ = pending.ContinueWith(t =>
+                try
                 {
-                    if (t.IsCompletedSuccessfully && t.Result is IDisposable d)
+                    if (pending.GetAwaiter().GetResult() is IDisposable d)
                     {
                         d.Dispose();
                     }
-                }, TaskScheduler.Default);
+                }
+                catch (Exception) when (pending.IsFaulted || pending.IsCanceled)
+                {
+                    // Not asked for: the consumer never sees its error.
+                }
             }
         }
     }
