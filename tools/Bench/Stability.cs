@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Threading;
 using HeadTracking.Runtime;
 using HeadTracking.Runtime.Contract;
 using HeadTracking.Trainer.Synthesis;
