@@ -96,7 +96,7 @@ internal static class Accuracy
             foreach ((int index, string person) in people)
             {
                 (List<Mat> frames, HeadLabel[] labels) = Render(synth, index, range, o);
-                string record = Path.Combine(o.Out, $"accuracy-{range.Yaw:F0}-{range.Pitch:F0}-{range.Roll:F0}-{index}.jsonl");
+                string record = Path.Combine(o.Out, string.Create(CultureInfo.InvariantCulture, $"accuracy-{range.Yaw:F0}-{range.Pitch:F0}-{range.Roll:F0}-{index}.jsonl"));
                 List<TrackedFrame> tracked = PushedClip.Track(frames, options, record);
                 frames.ForEach(m => m.Dispose());
                 pairs.AddRange(tracked.Where(f => f.Valid && f.Index >= 0 && f.Index < labels.Length).Select(f => (f, labels[f.Index])));
@@ -117,7 +117,7 @@ internal static class Accuracy
 
             string Deg(double[] e) => string.Format(CultureInfo.InvariantCulture, "{0,5:F1} {1,5:F1} {2,5:F1}", e[0], e[1], e[2]);
             log.WriteLine();
-            log.WriteLine($"range ±{range.Yaw}° yaw, ±{range.Pitch}° pitch, ±{range.Roll}° roll: {pairs.Count}/{pushed} frames tracked");
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"range ±{range.Yaw}° yaw, ±{range.Pitch}° pitch, ±{range.Roll}° roll: {pairs.Count}/{pushed} frames tracked"));
             log.WriteLine("  mean absolute error, degrees     yaw pitch  roll");
             log.WriteLine($"  raw                            {Deg(raw)}");
             log.WriteLine($"  filtered (what a game reads)   {Deg(filtered)}");
