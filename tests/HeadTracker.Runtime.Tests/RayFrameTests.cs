@@ -38,6 +38,17 @@ public class RayFrameTests
         }
     }
 
+    [Theory]
+    [InlineData(179, -179, 2)]
+    [InlineData(10, 370, 0)]
+    [InlineData(0, 180, 180)]
+    [InlineData(-30, 45, 75)]
+    public void Angles_are_compared_the_short_way_round(double a, double b, double expected)
+    {
+        Assert.Equal(expected, Rotation.AngleDifference(a, b), 9);
+        Assert.Equal(expected, Rotation.AngleDifference(b, a), 9);
+    }
+
     [Fact]
     public void A_head_facing_the_camera_off_axis_is_turned_in_the_camera_frame_and_frontal_to_its_ray()
     {

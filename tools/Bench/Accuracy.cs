@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Tasks;
 using HeadTracking.Runtime;
+using HeadTracking.Runtime.Pose;
 using HeadTracking.Trainer.Data;
 using HeadTracking.Trainer.Synthesis;
 using OpenCvSharp;
@@ -106,7 +107,7 @@ internal static class Accuracy
 
             // Always answering the footage's mean pose: what the errors would be with no tracking.
             double[] mean = [.. Enumerable.Range(0, 3).Select(k => truths.Average(t => Angle(t, k)))];
-            double[] baseline = [.. Enumerable.Range(0, 3).Select(k => truths.Average(t => AngleDiff(Angle(t, k), mean[k])))];
+            double[] baseline = [.. Enumerable.Range(0, 3).Select(k => truths.Average(t => Rotation.AngleDifference(Angle(t, k), mean[k])))];
             double[] raw = Errors(pairs, f => f.Raw), filtered = Errors(pairs, f => f.Filtered);
             double centre = pairs.Count == 0 ? double.NaN : pairs.Average(p => Math.Sqrt(Math.Pow(p.Frame.CenterX - p.Truth.Center![0], 2) + Math.Pow(p.Frame.CenterY - p.Truth.Center[1], 2)));
             var bins = YawBins.Select(b =>
@@ -190,13 +191,7 @@ internal static class Accuracy
 
     /// <summary>Mean absolute yaw, pitch and roll errors of the tracked frames.</summary>
     private static double[] Errors(List<(TrackedFrame Frame, HeadLabel Truth)> pairs, Func<TrackedFrame, double[]> pose) =>
-        [.. Enumerable.Range(0, 3).Select(k => pairs.Count == 0 ? double.NaN : pairs.Average(p => AngleDiff(pose(p.Frame)[3 + k], Angle(p.Truth, k))))];
-
-    private static double AngleDiff(double a, double b)
-    {
-        double d = Math.Abs(a - b) % 360;
-        return d > 180 ? 360 - d : d;
-    }
+        [.. Enumerable.Range(0, 3).Select(k => pairs.Count == 0 ? double.NaN : pairs.Average(p => Rotation.AngleDifference(pose(p.Frame)[3 + k], Angle(p.Truth, k))))];
 
     private static object Axes(double[] e) => new { yaw = e[0], pitch = e[1], roll = e[2] };
 }

@@ -34,6 +34,13 @@ internal static class Rotation
         r[8] = ca * cb;
     }
 
+    /// <summary>How far apart two angles in degrees are, the short way round: in [0, 180].</summary>
+    public static double AngleDifference(double a, double b)
+    {
+        double d = Math.Abs(a - b) % 360;
+        return d > 180 ? 360 - d : d;
+    }
+
     /// <summary>Yaw, pitch, roll in degrees of a rotation matrix (row-major), inverse of
     /// <see cref="FromEuler"/> for pitch within ±90°.</summary>
     public static (double Yaw, double Pitch, double Roll) ToEuler(Span<double> r)

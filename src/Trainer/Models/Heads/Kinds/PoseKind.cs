@@ -59,9 +59,9 @@ internal sealed class PoseKind : HeadKind
             {
                 (double py, double pp, double pr) = ray ? CameraEuler(o.AsSpan(i * 9, 9), b.Ray[i * 2], b.Ray[(i * 2) + 1]) : Rotation.ToEuler(o.AsSpan(i * 9, 9));
                 (double ty, double tp, double tr) = Rotation.ToEuler(b.Rotation.AsSpan(i * 9, 9));
-                metrics.Add("yaw_mae", AngleDiff(py, ty));
-                metrics.Add("pitch_mae", AngleDiff(pp, tp));
-                metrics.Add("roll_mae", AngleDiff(pr, tr));
+                metrics.Add("yaw_mae", Rotation.AngleDifference(py, ty));
+                metrics.Add("pitch_mae", Rotation.AngleDifference(pp, tp));
+                metrics.Add("roll_mae", Rotation.AngleDifference(pr, tr));
             }
         }
 
@@ -77,12 +77,6 @@ internal sealed class PoseKind : HeadKind
 
             Rotation.RayToCamera(a, x, y, camera);
             return Rotation.ToEuler(camera);
-        }
-
-        private static double AngleDiff(double a, double b)
-        {
-            double d = Math.Abs(a - b) % 360;
-            return d > 180 ? 360 - d : d;
         }
     }
 }
