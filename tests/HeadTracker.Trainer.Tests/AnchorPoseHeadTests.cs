@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using HeadTracking.Runtime.Preprocessing;
 using HeadTracking.Tests;
@@ -63,5 +64,64 @@ public class AnchorPoseHeadTests
         Assert.Equal("", regressLog);
         Assert.True(anchored < 1.0, $"anchor head: the moved face turned the rotation by {anchored:F2} degrees");
         Assert.True(regressed > 10, $"regress head: {regressed:F2} degrees, anchor head {anchored:F2}");
+    }
+
+    /// <summary>
+    /// <c>--pose-blocks</c> puts BlazeBlocks of the pose head's own before its rotation layers, and
+    /// they start as no change: from the same seed (the blocks are drawn after every other layer),
+    /// a head with two blocks on each map gives sample1.jpg's face the rotation of the head without
+    /// them to float rounding (1e-5). Once its blocks' pointwise layers are no longer zero the
+    /// rotation moves (more than 1 degree), so the blocks are on the path; and the blocks are in
+    /// the state under blocks8.K / blocks16.K, 2 x (88 x 9 + 88 x 88 + 88) + 2 x (96 x 9 + 96 x 96 + 96) parameters.
+    /// </summary>
+    [Fact]
+    public void Pose_blocks_start_as_no_change_and_then_turn_the_rotation()
+    {
+        using var detector = new HeadTracking.Runtime.Detection.BlazeFaceDetector(Repo.BlazeFaceFront);
+        using Mat face = BlazeFaceImportTests.FirstFace(detector, 1.6f, 128);
+        float[] nhwc = new float[128 * 128 * 3];
+        using (var letterbox = new Letterbox(128, 128, 1f / 127.5f, -1f))
+        {
+            letterbox.Run(face, nhwc);
+        }
+
+        MultiHeadNet Net(int? blocks)
+        {
+            manual_seed(5);
+            var config = new ModelConfig { Backbone = "blazeface", InputSize = 128, Heads = [new HeadConfig { Kind = "pose", Locator = "anchor", Frame = "ray", Blocks = blocks }] };
+            config.Validate("test");
+            var net = new MultiHeadNet(config);
+            PretrainedBackbone.Load(net, Repo.BlazeFaceFront);
+            net.eval();
+            return net;
+        }
+
+        float[] Rotation(MultiHeadNet net)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            return net.forward(tensor(nhwc, [1, 128, 128, 3]).permute(0, 3, 1, 2).contiguous())[0].data<float>().ToArray();
+        }
+
+        using MultiHeadNet plain = Net(null), blocked = Net(2);
+        float[] without = Rotation(plain), with = Rotation(blocked);
+        Assert.Equal(without.Length, with.Length);
+        Assert.All(without.Zip(with), p => Assert.True(Math.Abs(p.First - p.Second) < 1e-5, $"with blocks {p.Second}, without {p.First}"));
+
+        var blockParameters = blocked.named_parameters().Where(p => p.name.Contains(".blocks8.", StringComparison.Ordinal) || p.name.Contains(".blocks16.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal((2 * ((88 * 9) + (88 * 88) + 88)) + (2 * ((96 * 9) + (96 * 96) + 96)), blockParameters.Sum(p => p.parameter.numel()));
+        Assert.DoesNotContain(plain.named_parameters(), p => p.name.Contains(".blocks8.", StringComparison.Ordinal) || p.name.Contains(".blocks16.", StringComparison.Ordinal));
+
+        using (no_grad())
+        {
+            manual_seed(6);
+            foreach ((string name, TorchSharp.Modules.Parameter p) in blockParameters.Where(p => p.name.Contains("pointwise", StringComparison.Ordinal)))
+            {
+                p.copy_(randn_like(p) * 0.1);
+            }
+        }
+
+        double turned = BlazeFaceImportTests.AngleDegrees(without, Rotation(blocked));
+        Assert.True(turned > 1, $"blocks with weights turned the rotation by only {turned:F3} degrees");
     }
 }

@@ -21,7 +21,7 @@ namespace HeadTracking.Trainer.Tests;
 public class ExportParityTests
 {
     /// <param name="lean">The other variants instead: the centre by soft-argmax over heat maps,
-    /// keypoints by BlazeFace's anchors (as the default model), the pose by anchors, and a mask decoded to stride 4 and
+    /// keypoints by BlazeFace's anchors (as the default model), the pose by anchors with two blocks of its own on each map, and a mask decoded to stride 4 and
     /// upsampled bilinearly (as the default model).</param>
     internal static ModelConfig AllHeads(string backbone, int size, bool lean = false) => new()
     {
@@ -33,7 +33,7 @@ public class ExportParityTests
             new() { Kind = "center", Locator = lean ? "heatmap" : null },
             new() { Kind = "keypoints", YRange = [-1.5f, 1.5f], Locator = lean ? "anchor" : null },
             new() { Kind = "box" },
-            new() { Kind = "pose", Locator = lean ? "anchor" : null, Frame = lean ? "ray" : null },
+            new() { Kind = "pose", Locator = lean ? "anchor" : null, Frame = lean ? "ray" : null, Blocks = lean ? 2 : null },
             new() { Kind = "class", ClassNames = ["a", "b", "c"] },
             new() { Kind = "class", Name = "labels", ClassNames = ["x", "y"], MultiLabel = true },
             new() { Kind = "mask", Width = 16, Stride = lean ? 4 : null },

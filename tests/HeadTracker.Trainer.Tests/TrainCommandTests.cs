@@ -158,6 +158,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("keep-from-without-keep")]
     [InlineData("keep-from-odd-stride")]
     [InlineData("guide-without-keep")]
+    [InlineData("pose-blocks-without-anchor")]
+    [InlineData("too-many-pose-blocks")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -187,6 +189,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "keep-from-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-from", "8"], "keep_keypoints_from (--keep-from) is 8: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
             "keep-from-odd-stride" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--keep-keypoints", "--keep-from", "16"], "keep_keypoints_from (--keep-from) is 16: it needs keep_keypoints (--keep-keypoints) and is one of the strides 4, 8"),
             "guide-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--guide-keypoints"], "guide_keypoints (--guide-keypoints) trains a second keypoint head beside the kept one: it needs keep_keypoints (--keep-keypoints)"),
+            "pose-blocks-without-anchor" => (["--data", data.Set, "--heads", "center,pose", "--pose-blocks", "2"], "option --pose-blocks: 2 blocks need --pose-head anchor"),
+            "too-many-pose-blocks" => (["--data", data.Set, "--heads", "center,pose", "--pose-head", "anchor", "--pose-blocks", "5"], "option --pose-blocks needs a whole number in [0, 4], got 5"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

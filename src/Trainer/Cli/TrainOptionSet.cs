@@ -45,6 +45,7 @@ internal sealed class TrainOptionSet
     public Option<int> KeepFrom { get; } = Int("--keep-from", "With --keep-keypoints: the stride of the backbone's feature map the kept copy starts after, 4 or 8 (0: 4). 8 copies only the stride-16 blocks (a fifth of the extra inference of 4), and the blocks up to stride 8 then never train for any head.", 0, 0, 64);
     public Option<bool> GuideKeypoints { get; } = Flag("--guide-keypoints", "With --keep-keypoints: the backbone's own blocks also feed a second keypoint head, started from BlazeFace's layers like the kept one, which learns from the keypoint labels during training and is not exported; so the blocks the pose and the other heads read still learn where the face's points are.");
     public Option<string> PoseFrame { get; } = Text("--pose-frame", "pose head: ray (default: the rotation relative to the ray through the head centre, what a crop around the head shows; the runtime turns it into the camera's) or camera (in the camera's axes, as models before 2026-12-03).");
+    public Option<int> PoseBlocks { get; } = Int("--pose-blocks", "With --pose-head anchor: BlazeBlocks (depthwise 3x3, pointwise 1x1, residual) of the pose head's own on each anchor map before its rotation layers, learning at the heads' rate, starting as no change; 0 to 4, default 0.", 0, 0, Models.Heads.AnchorPoseHead.MaxBlocks);
     public Option<string> PoseHead { get; } = Text("--pose-head", "pose head: regress (default: a fully connected layer on the deepest map, separate weights for every place) or anchor (a rotation regressed at every anchor of the stride-8 and stride-16 maps with the same weights everywhere, weighed by the softmax of anchor scores that start from BlazeFace's on blazeface).");
     public Option<string> ValueHead { get; } = Text("--value-head", "value head: pooled (fastai's pooled head on the deepest map) or density (a per-pixel density map from a U-Net decoder of --mask-width channels, summed: for counting small objects). Default pooled.");
     public Option<bool> MultiLabel { get; } = Flag("--multi-label", "The class head is multi-label: a sigmoid per class and binary cross-entropy (default: when some item carries several labels).");
@@ -56,7 +57,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
         {
             c.Options.Add(o);
         }
@@ -94,6 +95,9 @@ internal sealed class TrainOptionSet
         PoseLocator = r.GetValue(PoseHead) is { } poh
             ? poh is "regress" or "anchor" ? poh : throw new ArgumentException($"option --pose-head: '{poh}' is not regress or anchor")
             : null,
+        PoseBlocks = r.GetValue(PoseBlocks) is > 0 and var pb && r.GetValue(PoseHead) != "anchor"
+            ? throw new ArgumentException($"option --pose-blocks: {pb} blocks need --pose-head anchor")
+            : r.GetValue(PoseBlocks),
         ValueLocator = r.GetValue(ValueHead) is { } vh
             ? vh is "pooled" or "density" ? vh : throw new ArgumentException($"option --value-head: '{vh}' is not pooled or density")
             : null,

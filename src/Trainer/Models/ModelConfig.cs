@@ -60,6 +60,10 @@ internal sealed record HeadConfig
     /// before the ray frame).</summary>
     public string? Frame { get; init; }
 
+    /// <summary>pose with the anchor locator: trainable BlazeBlocks on each anchor map before the
+    /// rotation layers (<see cref="Heads.AnchorPoseHead"/>; <c>--pose-blocks</c>). Absent: none.</summary>
+    public int? Blocks { get; init; }
+
     [JsonIgnore]
     public string OutputName => Name ?? Kind;
 
@@ -69,8 +73,9 @@ internal sealed record HeadConfig
     /// <param name="values">Value names, with the targets' mean and std.</param>
     /// <param name="valueLocator">value: "pooled" or "density" (null: pooled).</param>
     /// <param name="poseLocator">pose: "regress" or "anchor" (null: regress).</param>
+    /// <param name="poseBlocks">pose with the anchor locator: BlazeBlocks before its rotation layers (0: none).</param>
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
-        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null, string? poseLocator = null) => new()
+        string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null, string? poseLocator = null, int poseBlocks = 0) => new()
     {
         Frame = kind == OutputKinds.Pose ? poseFrame ?? "ray" : null,
         Kind = kind,
@@ -86,6 +91,7 @@ internal sealed record HeadConfig
             : kind == OutputKinds.Value && valueLocator == "density" ? valueLocator
             : kind == OutputKinds.Pose && poseLocator == "anchor" ? poseLocator
             : null,
+        Blocks = kind == OutputKinds.Pose && poseLocator == "anchor" && poseBlocks > 0 ? poseBlocks : null,
     };
 }
 
@@ -213,6 +219,11 @@ internal sealed record ModelConfig
                 : h.Kind == OutputKinds.Pose && l is "regress" or "anchor"))
             {
                 throw new InvalidDataException($"{source}: heads: locator '{l}' of '{h.OutputName}': center and keypoints heads take regress, heatmap or anchor, value heads pooled or density, pose heads regress or anchor");
+            }
+
+            if (h.Blocks is { } b && !(h.Kind == OutputKinds.Pose && h.Locator == "anchor" && b is > 0 and <= Models.Heads.AnchorPoseHead.MaxBlocks))
+            {
+                throw new InvalidDataException($"{source}: heads: blocks {b} of '{h.OutputName}': only a pose head with the anchor locator has blocks, 1 to {Models.Heads.AnchorPoseHead.MaxBlocks}");
             }
 
             if (h.YRange is { } r && (r.Length != 2 || !(r[1] > r[0])))

@@ -84,6 +84,9 @@ internal sealed record TrainRequest
     /// <summary>pose head: "regress" or "anchor" (<see cref="HeadConfig.Locator"/>); null: regress.</summary>
     public string? PoseLocator { get; init; }
 
+    /// <summary>Anchor pose head: BlazeBlocks of its own on each map (<see cref="HeadConfig.Blocks"/>); 0: none.</summary>
+    public int PoseBlocks { get; init; }
+
     public TrainOptions Options { get; init; } = new();
 }
 
@@ -255,7 +258,7 @@ internal static class TrainRun
             KeepKeypoints = r.KeepKeypoints,
             KeepKeypointsFrom = r.KeepFrom == KeptKeypointPath.Strides[0] ? 0 : r.KeepFrom, // 4 is the default: one config, one JSON
             GuideKeypoints = r.GuideKeypoints,
-            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator) with
+            Heads = [.. r.Heads.Select(h => HeadConfig.Of(h, classes, multiLabel, r.MaskStride, r.MaskWidth, r.PointLocators.GetValueOrDefault(h), [.. all.MaskCodes], values, r.YRange, r.ValueLocator, r.PoseFrame, r.PoseLocator, r.PoseBlocks) with
             {
                 KeypointNames = h == "keypoints" ? keypointNames : null,
             })],

@@ -21,8 +21,13 @@ namespace HeadTracking.Trainer.Models.Heads;
 /// frame (the rotation relative to the ray through the head centre: what the head looks like
 /// wherever it is). On BlazeFace's backbone at 128x128 the score layers start from BlazeFace's
 /// (times <see cref="AnchorPointHead.ScoreSharpening"/>), so it starts by looking at faces; they
-/// learn with the rest of the head. Output as <see cref="PoseHead"/>: [N,3,3]. State names:
-/// classifier8, hidden8, regressor8, classifier16, hidden16, regressor16.
+/// learn with the rest of the head. With <c>blocks</c> &gt; 0 (<c>--pose-blocks</c>), each map first
+/// passes through that many BlazeBlocks of its own width (depthwise 3x3, pointwise 1x1, residual)
+/// that belong to the head: they learn at the heads' rate while the backbone's blocks learn
+/// <c>--lr-mult</c> times slower, and their pointwise layers start at zero, so the head starts as the
+/// head without them (the maps are ReLU outputs, which the blocks' final ReLU leaves as they are).
+/// Output as <see cref="PoseHead"/>: [N,3,3]. State names: classifier8, hidden8, regressor8,
+/// classifier16, hidden16, regressor16, and blocks8.K / blocks16.K.
 /// </summary>
 internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
 {
@@ -31,13 +36,22 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
 
 #pragma warning disable IDE1006 // TorchSharp names parameters after these fields.
     private readonly Conv2d classifier8, hidden8, regressor8, classifier16, hidden16, regressor16;
+    private readonly Sequential blocks8, blocks16;
 #pragma warning restore IDE1006
     private readonly int[] _level;
     private readonly bool _blazeFace;
 
-    public AnchorPoseHead(string name, Backbone backbone, string frame = "ray")
+    /// <summary>The most BlazeBlocks a pose head may put on each map (<c>--pose-blocks</c>).</summary>
+    public const int MaxBlocks = 4;
+
+    public AnchorPoseHead(string name, Backbone backbone, string frame = "ray", int blocks = 0)
         : base(nameof(AnchorPoseHead))
     {
+        if (blocks is < 0 or > MaxBlocks)
+        {
+            throw new ArgumentOutOfRangeException(nameof(blocks), blocks, $"anchor pose head '{name}': blocks must be 0 to {MaxBlocks}");
+        }
+
         IReadOnlyList<FeatureInfo> f = backbone.Features;
         _level = AnchorPointHead.LevelsOf(backbone, $"anchor pose head '{name}'");
 
@@ -52,8 +66,14 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
         classifier16 = Conv2d(coarse, perCoarse, 1);
         hidden16 = Conv2d(coarse, HiddenWidth, 1);
         regressor16 = Conv2d(HiddenWidth, perCoarse * 6, 1);
+        Blocks = blocks;
+        blocks8 = IdentityBlocks(fine, blocks);
+        blocks16 = IdentityBlocks(coarse, blocks);
         RegisterComponents();
     }
+
+    /// <summary>BlazeBlocks on each map before the rotation layers (0: none).</summary>
+    public int Blocks { get; }
 
     public override string OutputName { get; }
 
@@ -65,9 +85,10 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
         using var scope = NewDisposeScope();
         Tensor fine = features[_level[0]], coarse = features[_level[1]];
         Tensor logits = cat([Cells(classifier8.forward(fine), 1), Cells(classifier16.forward(coarse), 1)], 1);
+        Tensor fineBlocks = Blocks > 0 ? blocks8.forward(fine) : fine, coarseBlocks = Blocks > 0 ? blocks16.forward(coarse) : coarse;
         Tensor sixD = cat([
-            Cells(regressor8.forward(functional.relu(hidden8.forward(fine))), 6),
-            Cells(regressor16.forward(functional.relu(hidden16.forward(coarse))), 6)], 1);
+            Cells(regressor8.forward(functional.relu(hidden8.forward(fineBlocks))), 6),
+            Cells(regressor16.forward(functional.relu(hidden16.forward(coarseBlocks))), 6)], 1);
         Tensor weighted = logits.softmax(1).transpose(1, 2).matmul(sixD); // [N, 1, 6]
         return PoseHead.SixDToMatrix(weighted.reshape(-1, 6)).MoveToOuterDisposeScope();
     }
@@ -81,9 +102,11 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
         string Rotations(Conv2d hidden, string hiddenName, Conv2d regressor, string regressorName, string feature) =>
             BlazeFaceNet.EmitAnchors(g, regressor, regressorName, g.Node("Relu", [g.Emit(hidden, feature, hiddenName)]), 6);
         string logits = g.Node("Concat", [Scores(classifier8, nameof(classifier8), fine), Scores(classifier16, nameof(classifier16), coarse)], OnnxGraphBuilder.Attr("axis", 1L));
+        string fineBlocks = Blocks > 0 ? g.Emit(blocks8, fine, nameof(blocks8)) : fine;
+        string coarseBlocks = Blocks > 0 ? g.Emit(blocks16, coarse, nameof(blocks16)) : coarse;
         string sixD = g.Node("Concat", [
-            Rotations(hidden8, nameof(hidden8), regressor8, nameof(regressor8), fine),
-            Rotations(hidden16, nameof(hidden16), regressor16, nameof(regressor16), coarse)], OnnxGraphBuilder.Attr("axis", 1L));
+            Rotations(hidden8, nameof(hidden8), regressor8, nameof(regressor8), fineBlocks),
+            Rotations(hidden16, nameof(hidden16), regressor16, nameof(regressor16), coarseBlocks)], OnnxGraphBuilder.Attr("axis", 1L));
         string weights = g.Node("Transpose", [g.Node("Softmax", [logits], OnnxGraphBuilder.Attr("axis", 1L))], OnnxGraphBuilder.Ints("perm", 0L, 2L, 1L));
         string weighted = g.Node("Reshape", [g.Node("MatMul", [weights, sixD]), g.ConstantInt64(-1, 6)]);
         return [PoseHead.EmitSixDToMatrix(g, weighted)];
@@ -109,4 +132,29 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
     }
 
     private static Tensor Cells(Tensor nchw, long width) => BlazeFaceNet.Anchors(nchw, width);
+
+    /// <summary><paramref name="count"/> stride-1 BlazeBlocks of <paramref name="channels"/> whose
+    /// pointwise layers start at zero: on a ReLU output each passes its input through unchanged.</summary>
+    private static Sequential IdentityBlocks(long channels, int count)
+    {
+        var seq = Sequential();
+        for (int i = 0; i < count; i++)
+        {
+            var block = new BlazeBlock(channels, channels, 1);
+            using (no_grad())
+            {
+                foreach ((string name, TorchSharp.Modules.Parameter p) in block.named_parameters())
+                {
+                    if (name.StartsWith("pointwise.", StringComparison.Ordinal))
+                    {
+                        p.zero_();
+                    }
+                }
+            }
+
+            seq.append(i.ToString(System.Globalization.CultureInfo.InvariantCulture), block);
+        }
+
+        return seq;
+    }
 }

@@ -15,7 +15,7 @@ internal sealed class PoseKind : HeadKind
     public override string Name => OutputKinds.Pose;
 
     public override Head Create(HeadConfig h, Backbone backbone, TrunkSize trunk) => h.Locator == "anchor"
-        ? new AnchorPoseHead(h.OutputName, backbone, h.Frame ?? "camera")
+        ? new AnchorPoseHead(h.OutputName, backbone, h.Frame ?? "camera", h.Blocks ?? 0)
         : new PoseHead(h.OutputName, backbone, trunk, h.Frame ?? "camera");
 
     public override void Fill(Batch b, int i, Augmented sample, BatchLayout layout)
