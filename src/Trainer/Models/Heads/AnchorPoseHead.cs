@@ -22,10 +22,10 @@ namespace HeadTracking.Trainer.Models.Heads;
 /// wherever it is). On BlazeFace's backbone at 128x128 the score layers start from BlazeFace's
 /// (times <see cref="AnchorPointHead.ScoreSharpening"/>), so it starts by looking at faces; they
 /// learn with the rest of the head. With <c>blocks</c> &gt; 0 (<c>--pose-blocks</c>), each map first
-/// passes through that many BlazeBlocks of its own width (depthwise 3x3, pointwise 1x1, residual)
-/// that belong to the head: they learn at the heads' rate while the backbone's blocks learn
-/// <c>--lr-mult</c> times slower, and their pointwise layers start at zero, so the head starts as the
-/// head without them (the maps are ReLU outputs, which the blocks' final ReLU leaves as they are).
+/// passes through that many residual blocks of its own width (<see cref="ScaledBlock"/>: BlazeBlock's
+/// shape, the branch scaled by a learnt factor that starts at 0) that belong to the head: they learn
+/// at the heads' rate while the backbone's blocks learn <c>--lr-mult</c> times slower, and the head
+/// starts as the head without them (the maps are ReLU outputs, which the blocks' ReLU leaves as they are).
 /// Output as <see cref="PoseHead"/>: [N,3,3]. State names: classifier8, hidden8, regressor8,
 /// classifier16, hidden16, regressor16, and blocks8.K / blocks16.K.
 /// </summary>
@@ -41,7 +41,7 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
     private readonly int[] _level;
     private readonly bool _blazeFace;
 
-    /// <summary>The most BlazeBlocks a pose head may put on each map (<c>--pose-blocks</c>).</summary>
+    /// <summary>The most residual blocks a pose head may put on each map (<c>--pose-blocks</c>).</summary>
     public const int MaxBlocks = 4;
 
     public AnchorPoseHead(string name, Backbone backbone, string frame = "ray", int blocks = 0)
@@ -72,7 +72,7 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
         RegisterComponents();
     }
 
-    /// <summary>BlazeBlocks on each map before the rotation layers (0: none).</summary>
+    /// <summary>Residual blocks on each map before the rotation layers (0: none).</summary>
     public int Blocks { get; }
 
     public override string OutputName { get; }
@@ -133,28 +133,54 @@ internal sealed class AnchorPoseHead : Head, IStartsFromBlazeFace
 
     private static Tensor Cells(Tensor nchw, long width) => BlazeFaceNet.Anchors(nchw, width);
 
-    /// <summary><paramref name="count"/> stride-1 BlazeBlocks of <paramref name="channels"/> whose
-    /// pointwise layers start at zero: on a ReLU output each passes its input through unchanged.</summary>
+    /// <summary><paramref name="count"/> <see cref="ScaledBlock"/>s of <paramref name="channels"/>.</summary>
     private static Sequential IdentityBlocks(long channels, int count)
     {
         var seq = Sequential();
         for (int i = 0; i < count; i++)
         {
-            var block = new BlazeBlock(channels, channels, 1);
-            using (no_grad())
-            {
-                foreach ((string name, TorchSharp.Modules.Parameter p) in block.named_parameters())
-                {
-                    if (name.StartsWith("pointwise.", StringComparison.Ordinal))
-                    {
-                        p.zero_();
-                    }
-                }
-            }
-
-            seq.append(i.ToString(System.Globalization.CultureInfo.InvariantCulture), block);
+            seq.append(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new ScaledBlock(channels));
         }
 
         return seq;
+    }
+}
+
+/// <summary>
+/// A BlazeBlock-shaped residual block (depthwise 3x3, pointwise 1x1, ReLU after the sum) whose
+/// branch is multiplied by a learnt scale that starts at 0 (ReZero): on a ReLU output it starts as
+/// no change, and the branch grows only as fast as the one scale learns. (A zero-started pointwise
+/// layer instead let Adam move all of its weights at once at the heads' rate, and a pose head with
+/// two such blocks fitted 320 training renders to 29 degrees of yaw where the head without them
+/// reached 1.8.) State: depthwise, pointwise, scale.
+/// </summary>
+internal sealed class ScaledBlock : Module<Tensor, Tensor>, IOnnxExportable
+{
+#pragma warning disable IDE1006 // TorchSharp names parameters after these fields.
+    private readonly Conv2d depthwise;
+    private readonly Conv2d pointwise;
+    private readonly TorchSharp.Modules.Parameter scale;
+#pragma warning restore IDE1006
+
+    public ScaledBlock(long channels)
+        : base(nameof(ScaledBlock))
+    {
+        depthwise = Conv2d(channels, channels, 3, padding: 1, groups: channels, bias: false);
+        pointwise = Conv2d(channels, channels, 1);
+        scale = Parameter(zeros(1));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return functional.relu(x + (scale * pointwise.forward(depthwise.forward(x)))).MoveToOuterDisposeScope();
+    }
+
+    public string[] EmitOnnx(OnnxGraphBuilder g, string[] inputs)
+    {
+        string branch = g.Emit(pointwise, g.Emit(depthwise, inputs[0], nameof(depthwise)), nameof(pointwise));
+        string scaled = g.Node("Mul", [branch, g.Parameter(scale, nameof(scale))]);
+        return [g.Node("Relu", [g.Node("Add", [inputs[0], scaled])])];
     }
 }
