@@ -101,7 +101,18 @@ public class BenchCommandTests
 
             Assert.True(range.GetProperty("centre_px").GetDouble() < 40, r.StdOut); // faces 96 px wide; a lost head is 100+
             Assert.Contains("filtered (what a game reads)", r.StdOut, StringComparison.Ordinal);
-            Assert.Equal(2, Directory.GetFiles(outDir, "accuracy-35-15-12-*.jsonl").Length); // each clip's per-frame record stays
+            string[] truths = Directory.GetFiles(outDir, "accuracy-35-15-12-*.truth.jsonl");
+            Assert.Equal(4, Directory.GetFiles(outDir, "accuracy-35-15-12-*.jsonl").Length); // each clip's per-frame record stays, with its truth
+            Assert.Equal(2, truths.Length);
+            foreach (string truth in truths)
+            {
+                // A truth line per pushed frame, numbered from 1 as the tracker's record numbers its frames.
+                string[] lines = File.ReadAllLines(truth);
+                Assert.Equal(90, lines.Length);
+                using var first = System.Text.Json.JsonDocument.Parse(lines[0]);
+                Assert.Equal(1, first.RootElement.GetProperty("frame").GetInt32());
+                Assert.True(Math.Abs(first.RootElement.GetProperty("yaw").GetDouble()) <= 35, lines[0]);
+            }
 
             var bad = Processes.Run("dotnet", [bench, "accuracy", "--ranges", "35/15"]);
             Assert.Equal(2, bad.ExitCode);

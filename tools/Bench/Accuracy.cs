@@ -98,6 +98,7 @@ internal static class Accuracy
             {
                 (List<Mat> frames, HeadLabel[] labels) = Render(synth, index, range, o);
                 string record = Path.Combine(o.Out, string.Create(CultureInfo.InvariantCulture, $"accuracy-{range.Yaw:F0}-{range.Pitch:F0}-{range.Roll:F0}-{index}.jsonl"));
+                WriteTruth(Path.ChangeExtension(record, ".truth.jsonl"), labels);
                 List<TrackedFrame> tracked = PushedClip.Track(frames, options, record);
                 frames.ForEach(m => m.Dispose());
                 pairs.AddRange(tracked.Where(f => f.Valid && f.Index >= 0 && f.Index < labels.Length).Select(f => (f, labels[f.Index])));
@@ -185,6 +186,22 @@ internal static class Accuracy
             labels[i] = sample.Label;
         });
         return ([.. frames], labels);
+    }
+
+    /// <summary>The truth of every pushed frame, numbered as the tracker's record numbers them
+    /// (frame 1 is the first pushed), so the two files pair line by line on "frame".</summary>
+    private static void WriteTruth(string path, HeadLabel[] labels)
+    {
+        using (var w = new StreamWriter(path + ".tmp"))
+        {
+            for (int i = 0; i < labels.Length; i++)
+            {
+                HeadLabel t = labels[i];
+                w.WriteLine(JsonSerializer.Serialize(new { frame = i + 1, yaw = t.Pose!.Yaw, pitch = t.Pose.Pitch, roll = t.Pose.Roll, center = t.Center }));
+            }
+        }
+
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     private static double Angle(HeadLabel t, int axis) => axis switch { 0 => t.Pose!.Yaw, 1 => t.Pose!.Pitch, _ => t.Pose!.Roll };
