@@ -67,7 +67,7 @@ public class AnchorPoseHeadTests
     }
 
     /// <summary>
-    /// <c>--pose-blocks</c> puts BlazeBlocks of the pose head's own before its rotation layers, and
+    /// <c>--pose-blocks</c> puts residual blocks of the pose head's own before its rotation layers, and
     /// they start as no change: from the same seed (the blocks are drawn after every other layer),
     /// a head with two blocks on each map gives sample1.jpg's face the rotation of the head without
     /// them to float rounding (1e-5). Once its blocks' scales are no longer zero the rotation

@@ -60,7 +60,7 @@ internal sealed record HeadConfig
     /// before the ray frame).</summary>
     public string? Frame { get; init; }
 
-    /// <summary>pose with the anchor locator: trainable BlazeBlocks on each anchor map before the
+    /// <summary>pose with the anchor locator: trainable residual blocks on each anchor map before the
     /// rotation layers (<see cref="Heads.AnchorPoseHead"/>; <c>--pose-blocks</c>). Absent: none.</summary>
     public int? Blocks { get; init; }
 
@@ -73,7 +73,7 @@ internal sealed record HeadConfig
     /// <param name="values">Value names, with the targets' mean and std.</param>
     /// <param name="valueLocator">value: "pooled" or "density" (null: pooled).</param>
     /// <param name="poseLocator">pose: "regress" or "anchor" (null: regress).</param>
-    /// <param name="poseBlocks">pose with the anchor locator: BlazeBlocks before its rotation layers (0: none).</param>
+    /// <param name="poseBlocks">pose with the anchor locator: residual blocks before its rotation layers (0: none).</param>
     public static HeadConfig Of(string kind, string[]? classes = null, bool multiLabel = false, int? maskStride = null, int? maskWidth = null, string? locator = null,
         string[]? maskCodes = null, (string[] Names, float[] Mean, float[] Std)? values = null, float[]? yRange = null, string? valueLocator = null, string? poseFrame = null, string? poseLocator = null, int poseBlocks = 0) => new()
     {

@@ -84,7 +84,7 @@ internal sealed record TrainRequest
     /// <summary>pose head: "regress" or "anchor" (<see cref="HeadConfig.Locator"/>); null: regress.</summary>
     public string? PoseLocator { get; init; }
 
-    /// <summary>Anchor pose head: BlazeBlocks of its own on each map (<see cref="HeadConfig.Blocks"/>); 0: none.</summary>
+    /// <summary>Anchor pose head: residual blocks of its own on each map (<see cref="HeadConfig.Blocks"/>); 0: none.</summary>
     public int PoseBlocks { get; init; }
 
     public TrainOptions Options { get; init; } = new();

@@ -24,8 +24,9 @@ namespace HeadTracking.Trainer.Models.Heads;
 /// learn with the rest of the head. With <c>blocks</c> &gt; 0 (<c>--pose-blocks</c>), each map first
 /// passes through that many residual blocks of its own width (<see cref="ScaledBlock"/>: BlazeBlock's
 /// shape, the branch scaled by a learnt factor that starts at 0) that belong to the head: they learn
-/// at the heads' rate while the backbone's blocks learn <c>--lr-mult</c> times slower, and the head
-/// starts as the head without them (the maps are ReLU outputs, which the blocks' ReLU leaves as they are).
+/// at the heads' rate while the backbone's blocks learn <c>--lr-mult</c> times slower; where the maps
+/// are ReLU outputs (BlazeFace's), which the blocks' ReLU leaves as they are, the head starts as the
+/// head without them.
 /// Output as <see cref="PoseHead"/>: [N,3,3]. State names: classifier8, hidden8, regressor8,
 /// classifier16, hidden16, regressor16, and blocks8.K / blocks16.K.
 /// </summary>
