@@ -160,6 +160,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("guide-without-keep")]
     [InlineData("pose-blocks-without-anchor")]
     [InlineData("too-many-pose-blocks")]
+    [InlineData("steady-without-pose-or-center")]
+    [InlineData("steady-sigma-without-steady")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -191,6 +193,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "guide-without-keep" => (["--data", data.Set, "--heads", "center,keypoints", "--point-head", "keypoints=anchor", "--guide-keypoints"], "guide_keypoints (--guide-keypoints) trains a second keypoint head beside the kept one: it needs keep_keypoints (--keep-keypoints)"),
             "pose-blocks-without-anchor" => (["--data", data.Set, "--heads", "center,pose", "--pose-blocks", "2"], "option --pose-blocks: 2 blocks need --pose-head anchor"),
             "too-many-pose-blocks" => (["--data", data.Set, "--heads", "center,pose", "--pose-head", "anchor", "--pose-blocks", "5"], "option --pose-blocks needs a whole number in [0, 4], got 5"),
+            "steady-without-pose-or-center" => (["--data", data.Set, "--heads", "box,mask", "--steady", "0.1"], "option --steady: 0.1 weighs the change of the pose and center heads under noise; --heads has neither"),
+            "steady-sigma-without-steady" => (["--data", data.Set, "--heads", "center,pose", "--steady-sigma", "2"], "option --steady-sigma: 2 grey levels need --steady W"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

@@ -52,12 +52,14 @@ internal sealed class TrainOptionSet
     public Option<bool> SingleLabel { get; } = Flag("--single-label", "The class head is single-label (softmax), even if items carry several labels.");
     public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
     public Option<string> YRange { get; } = Text("--y-range", "center, keypoints and value heads: the output range LOW,HIGH (fastai's y_range; a sigmoid squashes into it).");
+    public Option<double> Steady { get; } = Number("--steady", "Weight of a steadiness term (0: none): a quarter of each batch is seen again with camera-like noise added (sigma up to --steady-sigma grey levels), and the mean squared change of its pose (degrees) and head centre (pixels) from the clean items' is added to the loss, so a still face shakes less; validation then reports steady_deg and steady_px, the change at sigma 2.", 0, 0, 1e6);
+    public Option<double> SteadySigma { get; } = Number("--steady-sigma", "With --steady: the largest noise added, in grey levels (0-255); each item's sigma is drawn from 0 to it.", 4, 0.01, 64);
     public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted), or flip (mirror images only).");
 
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange, Steady, SteadySigma })
         {
             c.Options.Add(o);
         }
@@ -116,6 +118,12 @@ internal sealed class TrainOptionSet
             LossWeights = r.GetValue(LossWeights) is { } w ? WeightsOf(w) : [],
             Augment = AugmentOf(r.GetValue(NoAugment) ? "none" : r.GetValue(Augment) ?? "default"),
             Threshold = r.GetValue(Threshold),
+            Steady = r.GetValue(Steady) is > 0 and var st && !CliArgs.List(r.GetValue(Heads) ?? "center").Any(h => h is "pose" or "center")
+                ? throw new ArgumentException($"option --steady: {st} weighs the change of the pose and center heads under noise; --heads has neither")
+                : r.GetValue(Steady),
+            SteadySigma = r.GetValue(SteadySigma) is var ss && ss != 4 && r.GetValue(Steady) == 0
+                ? throw new ArgumentException($"option --steady-sigma: {ss} grey levels need --steady W (a weight above 0)")
+                : r.GetValue(SteadySigma),
         },
     };
 

@@ -51,6 +51,12 @@ internal sealed record TrainOptions
     /// <summary>Limits training batches per epoch (tests and quick looks; validation always sees
     /// everything); 0 means all.</summary>
     public int MaxBatches { get; init; }
+
+    /// <summary>Weight of <see cref="Steadiness"/>'s term (0: none).</summary>
+    public double Steady { get; init; }
+
+    /// <summary>The largest camera-like noise <see cref="Steadiness"/> adds, in grey levels.</summary>
+    public double SteadySigma { get; init; } = 4;
 }
 
 /// <summary>One epoch's results.</summary>
@@ -73,6 +79,7 @@ internal sealed class Learner : IDisposable
     private readonly TrainOptions _o;
     private readonly AdamW _optimizer;
     private readonly List<AdamW.ParamGroup> _groups;
+    private readonly Steadiness? _steady;
     private bool _frozen;
 
     public Learner(MultiHeadNet model, Batcher train, Batcher valid, TrainOptions options)
@@ -82,6 +89,7 @@ internal sealed class Learner : IDisposable
         _valid = valid;
         _o = options;
         _objective = new Objective(model.Config, options.LossWeights);
+        _steady = options.Steady > 0 ? new Steadiness(model.Config, model.Backbone.Preprocessing, options.Steady, options.SteadySigma) : null;
         torch.set_num_threads(options.Threads);
         TorchSettings.KeepFreedMemory(); // a step's activations reuse the last step's pages
 
@@ -232,6 +240,10 @@ internal sealed class Learner : IDisposable
         }
     }
 
+    /// <summary>The seed of a training step's noise: the run's seed, the epoch and the step, so a
+    /// resumed run draws what the uninterrupted one would have.</summary>
+    private long StepSeed(int epoch, int step) => (_o.Seed * 1_000_003L) + (epoch * 100_003L) + step + 1;
+
     private static double Cos(double start, double end, double pct) => end + ((start - end) / 2 * (Math.Cos(Math.PI * pct) + 1));
 
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite; the message
@@ -256,8 +268,18 @@ internal sealed class Learner : IDisposable
             schedule(step);
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
-            Tensor[] outputs = Model.ForwardWithGuide(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
-            (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(outputs, Objective.ToTensors(batch));
+            Tensor images = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]);
+            int copies = _steady == null ? 0 : Steadiness.Copies(batch.Count);
+            Tensor[] outputs = Model.ForwardWithGuide(copies > 0 ? _steady!.WithNoisyCopies(images, copies, StepSeed(epoch, step)) : images);
+            (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(copies > 0 ? Steadiness.Labelled(outputs, batch.Count) : outputs, Objective.ToTensors(batch));
+            if (copies > 0)
+            {
+                (Tensor deg2, Tensor px2) = _steady!.Change(outputs, batch.Count, copies);
+                Tensor change = deg2 + px2;
+                parts["steady"] = change.item<float>();
+                loss = loss + (change * _steady.Weight);
+            }
+
             double value = loss.item<float>();
             if (!double.IsFinite(value))
             {
@@ -289,10 +311,11 @@ internal sealed class Learner : IDisposable
     {
         Model.eval();
         var metrics = new Objective.Metrics(Model.Config, _o.Threshold);
+        var steady = new Steadiness.Meter();
         double sum = 0;
         int seen = 0;
         using var noGrad = no_grad();
-        int done = 0;
+        int done = 0, index = 0;
         foreach (Batch batch in _valid.Epoch(_o.BatchSize, 0, _o.Seed, AugmentOptions.None, shuffle: false))
         {
             if (maxBatches > 0 && done++ == maxBatches)
@@ -302,7 +325,16 @@ internal sealed class Learner : IDisposable
 
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
-            Tensor[] outputs = Model.forward(tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]));
+            Tensor images = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]);
+            int copies = _steady == null ? 0 : Steadiness.Copies(batch.Count);
+            Tensor[] outputs = Model.forward(copies > 0 ? _steady!.WithNoisyCopies(images, copies, (_o.Seed * 1_000_003L) - (++index), Steadiness.ValidSigma) : images);
+            if (copies > 0)
+            {
+                (Tensor deg2, Tensor px2) = _steady!.Change(outputs, batch.Count, copies);
+                steady.Add(deg2.item<float>(), px2.item<float>(), copies);
+                outputs = Steadiness.Labelled(outputs, batch.Count);
+            }
+
             (Tensor loss, _) = _objective.Loss(outputs, Objective.ToTensors(batch));
             sum += loss.item<float>() * batch.Count;
             seen += batch.Count;
@@ -310,7 +342,14 @@ internal sealed class Learner : IDisposable
             each?.Invoke(batch, outputs);
         }
 
-        return (sum / Math.Max(1, seen), metrics.Values);
+        if (_steady == null)
+        {
+            return (sum / Math.Max(1, seen), metrics.Values);
+        }
+
+        var values = new Dictionary<string, double>(metrics.Values);
+        steady.AddTo(values);
+        return (sum / Math.Max(1, seen), values);
     }
 
     /// <summary>

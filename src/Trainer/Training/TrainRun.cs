@@ -357,7 +357,7 @@ internal static class TrainRun
         }
 
         Directory.CreateDirectory(r.Out);
-        var table = new EpochTable(log, [.. model.Config.Heads.SelectMany(MetricNames)]);
+        var table = new EpochTable(log, [.. model.Config.Heads.SelectMany(MetricNames), .. r.Options.Steady > 0 ? new[] { "steady_deg", "steady_px" } : []]);
         if (r.Resume)
         {
             learner.State.History.ForEach(table.Row);
@@ -405,6 +405,11 @@ internal static class TrainRun
             ["batch"] = r.Options.BatchSize.ToString(CultureInfo.InvariantCulture),
             ["seed"] = r.Options.Seed.ToString(CultureInfo.InvariantCulture),
         };
+        if (r.Options.Steady > 0)
+        {
+            recipe["steady"] = string.Create(CultureInfo.InvariantCulture, $"{r.Options.Steady} (noise sigma up to {r.Options.SteadySigma} grey levels)");
+        }
+
         if (r.Init != null)
         {
             recipe["init"] = r.Init;

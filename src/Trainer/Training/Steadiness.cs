@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HeadTracking.Runtime.Contract;
+using HeadTracking.Trainer.Models;
+using HeadTracking.Trainer.Models.Backbones;
+using static TorchSharp.torch;
+
+namespace HeadTracking.Trainer.Training;
+
+/// <summary>
+/// <c>train --steady W</c>: a term that asks the outputs a tracker turns into motion (the pose and
+/// the head centre) not to move when only camera noise changes. A quarter of each training batch
+/// goes through the network a second time with Gaussian noise added to its pixels (its sigma drawn
+/// for each item from 0 to <see cref="MaxSigma"/> grey levels, each channel and pixel its own draw),
+/// in the same forward pass as the batch, so BatchNorm sees one batch; the term is the mean squared
+/// change of those items' outputs against the clean ones', which it does not move (they learn from
+/// the labels): the pose's in degrees (the rotation angle between the two, for small angles) and the
+/// head centre's in pixels of the input. Validation reports the same change at sigma
+/// <see cref="ValidSigma"/> (<c>steady_deg</c>, <c>steady_px</c>, root mean square over the
+/// validation items) so each epoch shows how much a still face would shake.
+/// </summary>
+internal sealed class Steadiness
+{
+    /// <summary>The noise validation measures at, in grey levels: the camera-like noise of
+    /// <c>headtracker-bench stability</c>.</summary>
+    public const double ValidSigma = 2;
+
+    private const double DegreesPerRadian = 180 / Math.PI;
+    private readonly int[] _pose, _center;
+    private readonly float[] _perGreyLevel;
+    private readonly int _size;
+
+    public Steadiness(ModelConfig config, Preprocessing pre, double weight, double maxSigma)
+    {
+        if (!double.IsFinite(weight) || weight < 0 || !double.IsFinite(maxSigma) || maxSigma <= 0)
+        {
+            throw new ArgumentException($"steadiness: weight {weight} and sigma {maxSigma} must be finite, the weight at least 0 and the sigma above 0");
+        }
+
+        _pose = Indices(config, OutputKinds.Pose);
+        _center = Indices(config, OutputKinds.CenterHead);
+        if (_pose.Length + _center.Length == 0)
+        {
+            throw new ArgumentException("option --steady: the model has neither a pose nor a center head, whose outputs it keeps steady");
+        }
+
+        Weight = weight;
+        MaxSigma = maxSigma;
+        _size = pre.Width;
+        _perGreyLevel = [.. pre.Std.Select(s => pre.Scale / s)];
+    }
+
+    public double Weight { get; }
+
+    /// <summary>The largest noise a training item gets, in grey levels (0-255).</summary>
+    public double MaxSigma { get; }
+
+    /// <summary>How many items of a batch of <paramref name="n"/> get a noisy copy: a quarter, at least one.</summary>
+    public static int Copies(int n) => Math.Max(1, n / 4);
+
+    /// <summary>The batch followed by noisy copies of its first <paramref name="k"/> items. Each
+    /// copy's sigma is <paramref name="sigma"/> grey levels, or drawn from 0 to <see cref="MaxSigma"/>
+    /// when null; <paramref name="seed"/> fixes the draw.</summary>
+    public Tensor WithNoisyCopies(Tensor images, int k, long seed, double? sigma = null)
+    {
+        using var g = new Generator((ulong)seed);
+        long[] shape = [k, .. images.shape.Skip(1)];
+        Tensor first = images.narrow(0, 0, k);
+        Tensor sigmas = sigma is { } s ? full([k, 1, 1, 1], s) : rand([k, 1, 1, 1], generator: g) * MaxSigma;
+        Tensor perChannel = tensor(_perGreyLevel, [1, 3, 1, 1]);
+        Tensor noise = randn(shape, generator: g) * sigmas * perChannel;
+        return cat([images, first + noise], 0);
+    }
+
+    /// <summary>Mean squared change of the pose (degrees) and head centre (pixels) between the
+    /// <paramref name="k"/> noisy copies after the first <paramref name="n"/> outputs and the
+    /// clean items they copy, which get no gradient from it.</summary>
+    public (Tensor Degrees2, Tensor Pixels2) Change(Tensor[] outputs, int n, int k)
+    {
+        Tensor degrees2 = zeros(1), pixels2 = zeros(1);
+        foreach (int h in _pose)
+        {
+            // |R1 - R2|^2 (Frobenius) = 4 (1 - cos a), about 2 a^2 for a small angle a.
+            Tensor d = outputs[h].narrow(0, n, k) - outputs[h].narrow(0, 0, k).detach();
+            degrees2 = degrees2 + (d.pow(2).sum([1, 2]).mean() / 2 * DegreesPerRadian * DegreesPerRadian);
+        }
+
+        foreach (int h in _center)
+        {
+            Tensor d = (outputs[h].narrow(0, n, k) - outputs[h].narrow(0, 0, k).detach()) * (_size / 2.0);
+            pixels2 = pixels2 + d.pow(2).sum([1]).mean();
+        }
+
+        return (degrees2.squeeze(), pixels2.squeeze());
+    }
+
+    /// <summary>The first <paramref name="n"/> of each output: the batch's own items.</summary>
+    public static Tensor[] Labelled(Tensor[] outputs, int n) => [.. outputs.Select(o => o.narrow(0, 0, n))];
+
+    private static int[] Indices(ModelConfig config, string kind) =>
+        [.. config.Heads.Select((h, i) => (h.Kind, i)).Where(p => p.Kind == kind).Select(p => p.i)];
+
+    /// <summary>Root mean square change over validation batches, for the epoch's metrics.</summary>
+    public sealed class Meter
+    {
+        private double _deg2, _px2;
+        private int _items;
+
+        public void Add(double degrees2, double pixels2, int items)
+        {
+            _deg2 += degrees2 * items;
+            _px2 += pixels2 * items;
+            _items += items;
+        }
+
+        public void AddTo(IDictionary<string, double> metrics)
+        {
+            if (_items > 0)
+            {
+                metrics["steady_deg"] = Math.Sqrt(_deg2 / _items);
+                metrics["steady_px"] = Math.Sqrt(_px2 / _items);
+            }
+        }
+    }
+}
