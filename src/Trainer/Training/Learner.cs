@@ -269,13 +269,12 @@ internal sealed class Learner : IDisposable
             using var pause = GcPause.Begin();
             using var scope = NewDisposeScope();
             Tensor images = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]);
-            int copies = _steady == null ? 0 : Steadiness.Copies(batch.Count);
+            int copies = _steady == null || _frozen ? 0 : Steadiness.Copies(batch.Count);
             Tensor[] outputs = Model.ForwardWithGuide(copies > 0 ? _steady!.WithNoisyCopies(images, copies, StepSeed(epoch, step)) : images);
             (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(copies > 0 ? Steadiness.Labelled(outputs, batch.Count) : outputs, Objective.ToTensors(batch));
             if (copies > 0)
             {
-                (Tensor deg2, Tensor px2) = _steady!.Change(outputs, batch.Count, copies);
-                Tensor change = deg2 + px2;
+                Tensor change = _steady!.Change(outputs, batch.Count, copies).Loss;
                 parts["steady"] = change.item<float>();
                 loss = loss + (change * _steady.Weight);
             }
@@ -330,8 +329,8 @@ internal sealed class Learner : IDisposable
             Tensor[] outputs = Model.forward(copies > 0 ? _steady!.WithNoisyCopies(images, copies, (_o.Seed * 1_000_003L) - (++index), Steadiness.ValidSigma) : images);
             if (copies > 0)
             {
-                (Tensor deg2, Tensor px2) = _steady!.Change(outputs, batch.Count, copies);
-                steady.Add(deg2.item<float>(), px2.item<float>(), copies);
+                (_, double deg2, double px2) = _steady!.Change(outputs, batch.Count, copies);
+                steady.Add(deg2, px2, copies);
                 outputs = Steadiness.Labelled(outputs, batch.Count);
             }
 

@@ -73,26 +73,34 @@ internal sealed class Steadiness
         return cat([images, first + noise], 0);
     }
 
-    /// <summary>Mean squared change of the pose (degrees) and head centre (pixels) between the
-    /// <paramref name="k"/> noisy copies after the first <paramref name="n"/> outputs and the
-    /// clean items they copy, which get no gradient from it.</summary>
-    public (Tensor Degrees2, Tensor Pixels2) Change(Tensor[] outputs, int n, int k)
+    /// <summary>The change of the <paramref name="k"/> noisy copies after the first
+    /// <paramref name="n"/> outputs from the clean items they copy, which get no gradient from it:
+    /// as a loss in the units of the heads' own losses (the squared difference of the pose's 3x3
+    /// matrices, summed; the head centre's mean squared difference in [-1, 1]), and as the mean
+    /// squared change in degrees (the angle between the two rotations, for small angles) and in
+    /// pixels of the input.</summary>
+    public (Tensor Loss, double Degrees2, double Pixels2) Change(Tensor[] outputs, int n, int k)
     {
-        Tensor degrees2 = zeros(1), pixels2 = zeros(1);
+        Tensor loss = zeros(1);
+        double degrees2 = 0, pixels2 = 0;
         foreach (int h in _pose)
         {
             // |R1 - R2|^2 (Frobenius) = 4 (1 - cos a), about 2 a^2 for a small angle a.
             Tensor d = outputs[h].narrow(0, n, k) - outputs[h].narrow(0, 0, k).detach();
-            degrees2 = degrees2 + (d.pow(2).sum([1, 2]).mean() / 2 * DegreesPerRadian * DegreesPerRadian);
+            Tensor frobenius2 = d.pow(2).sum([1, 2]).mean();
+            loss = loss + frobenius2;
+            degrees2 += frobenius2.item<float>() / 2 * DegreesPerRadian * DegreesPerRadian;
         }
 
         foreach (int h in _center)
         {
-            Tensor d = (outputs[h].narrow(0, n, k) - outputs[h].narrow(0, 0, k).detach()) * (_size / 2.0);
-            pixels2 = pixels2 + d.pow(2).sum([1]).mean();
+            Tensor d = outputs[h].narrow(0, n, k) - outputs[h].narrow(0, 0, k).detach();
+            Tensor mse = d.pow(2).mean([1]).mean();
+            loss = loss + mse;
+            pixels2 += mse.item<float>() * 2 * (_size / 2.0) * (_size / 2.0);
         }
 
-        return (degrees2.squeeze(), pixels2.squeeze());
+        return (loss.squeeze(), degrees2, pixels2);
     }
 
     /// <summary>The first <paramref name="n"/> of each output: the batch's own items.</summary>
