@@ -241,7 +241,7 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>The seed of a training step's noise: the run's seed, the epoch and the step, so a
-    /// resumed run draws what the uninterrupted one would have.</summary>
+    /// resumed run draws what the uninterrupted one would have (epoch -1: validation's batches).</summary>
     private long StepSeed(int epoch, int step) => (_o.Seed * 1_000_003L) + (epoch * 100_003L) + step + 1;
 
     private static double Cos(double start, double end, double pct) => end + ((start - end) / 2 * (Math.Cos(Math.PI * pct) + 1));
@@ -326,7 +326,7 @@ internal sealed class Learner : IDisposable
             using var scope = NewDisposeScope();
             Tensor images = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]);
             int copies = _steady == null ? 0 : Steadiness.Copies(batch.Count);
-            Tensor[] outputs = Model.forward(copies > 0 ? _steady!.WithNoisyCopies(images, copies, (_o.Seed * 1_000_003L) - (++index), Steadiness.ValidSigma) : images);
+            Tensor[] outputs = Model.forward(copies > 0 ? _steady!.WithNoisyCopies(images, copies, StepSeed(-1, index++), Steadiness.ValidSigma) : images);
             if (copies > 0)
             {
                 (_, double deg2, double px2) = _steady!.Change(outputs, batch.Count, copies);

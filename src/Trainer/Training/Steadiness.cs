@@ -13,12 +13,15 @@ namespace HeadTracking.Trainer.Training;
 /// the head centre) not to move when only camera noise changes. A quarter of each training batch
 /// goes through the network a second time with Gaussian noise added to its pixels (its sigma drawn
 /// for each item from 0 to <see cref="MaxSigma"/> grey levels, each channel and pixel its own draw),
-/// in the same forward pass as the batch, so BatchNorm sees one batch; the term is the mean squared
-/// change of those items' outputs against the clean ones', which it does not move (they learn from
-/// the labels): the pose's in degrees (the rotation angle between the two, for small angles) and the
-/// head centre's in pixels of the input. Validation reports the same change at sigma
-/// <see cref="ValidSigma"/> (<c>steady_deg</c>, <c>steady_px</c>, root mean square over the
-/// validation items) so each epoch shows how much a still face would shake.
+/// in the same forward pass as the batch, so BatchNorm sees one batch; the term is the change of
+/// those items' outputs from the clean ones', which it does not move (they learn from the labels),
+/// measured as the heads' own losses measure an error, times the weight. The learner applies it
+/// once the body unfreezes: while the backbone is frozen it is BlazeFace's as imported and the new
+/// heads start at random, so their change under noise says nothing yet (a first form of the term,
+/// applied from the first batch, pushed a head centre into saturation). Validation reports the
+/// change at sigma <see cref="ValidSigma"/> in degrees and pixels (<c>steady_deg</c>,
+/// <c>steady_px</c>, root mean square over the validation items given a copy) so each epoch shows
+/// how much a still face would shake.
 /// </summary>
 internal sealed class Steadiness
 {
