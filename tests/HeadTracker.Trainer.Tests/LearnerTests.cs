@@ -91,6 +91,37 @@ public class LearnerTests(SmallSynthData data) : IClassFixture<SmallSynthData>
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Heads_only_items_train_the_heads_and_leave_the_backbone(bool headsOnly)
+    {
+        Dataset d = Splitters.ByColumn(Loaders.Jsonl(Path.Combine(data.Set, LabelsFile.FileName)));
+        var config = new ModelConfig { Backbone = "blazeface", InputSize = 64, Heads = [new HeadConfig { Kind = "center" }, new HeadConfig { Kind = "pose" }] };
+        torch.manual_seed(2);
+        using var model = new MultiHeadNet(config);
+        PretrainedBackbone.Load(model, Repo.BlazeFaceFront);
+        var pre = model.Backbone.Preprocessing;
+        // No weight decay, which AdamW applies to every parameter whatever its gradient.
+        var options = new TrainOptions { Epochs = 1, FreezeEpochs = 0, BatchSize = 16, Lr = 1e-2, LrMult = 1, WeightDecay = 0, Seed = 2, Threads = 2, MaxBatches = 3 };
+        List<DataItem> train = [.. d.Train.Select(i => i with { HeadsOnly = headsOnly })];
+        using var learner = new Learner(model, new Batcher(train, config, pre, []), new Batcher([.. d.Valid], config, pre, []), options);
+        float[] Snapshot(string prefix) => [.. model.state_dict().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Value.dtype == torch.ScalarType.Float32)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray())];
+        float[] backbone = Snapshot("backbone."), pose = Snapshot("heads.pose.");
+
+        learner.FineTune(0, 1, 1e-2);
+        Assert.NotEqual(pose, Snapshot("heads.pose."));
+        if (headsOnly)
+        {
+            Assert.Equal(backbone, Snapshot("backbone."));
+        }
+        else
+        {
+            Assert.NotEqual(backbone, Snapshot("backbone."));
+        }
+    }
+
     [Fact]
     public void Frozen_body_keeps_its_weights_and_batchnorm_statistics()
     {

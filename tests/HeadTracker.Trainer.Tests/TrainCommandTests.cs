@@ -162,6 +162,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("too-many-pose-blocks")]
     [InlineData("steady-without-pose-or-center")]
     [InlineData("steady-sigma-without-steady")]
+    [InlineData("heads-only-not-a-data-entry")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -195,6 +196,7 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "too-many-pose-blocks" => (["--data", data.Set, "--heads", "center,pose", "--pose-head", "anchor", "--pose-blocks", "5"], "option --pose-blocks needs a whole number in [0, 4], got 5"),
             "steady-without-pose-or-center" => (["--data", data.Set, "--heads", "box,mask", "--steady", "0.1"], "option --steady: 0.1 weighs the change of the pose and center heads under noise; --heads has neither"),
             "steady-sigma-without-steady" => (["--data", data.Set, "--heads", "center,pose", "--steady-sigma", "2"], "option --steady-sigma: 2 grey levels need --steady W"),
+            "heads-only-not-a-data-entry" => (["--data", data.Set, "--heads", "center,pose", "--heads-only", teacher], $"option --heads-only: '{teacher}' is not one of the --data entries"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

@@ -37,6 +37,7 @@ internal sealed class TrainOptionSet
     public Option<string> Oversample { get; } = Text("--oversample", "Show the training items of a --data entry N times an epoch, e.g. out/real=4 (validation is unchanged).");
     public Option<string> DistillKeypoints { get; } = Text("--distill-keypoints", "Label the keypoints of these --data entries' training items (comma-separated) with what the keypoint head puts on each unaugmented image as it starts (e.g. BlazeFace's own layers, --point-head keypoints=anchor), so learning from the others' keypoints does not pull it from that start; their own keypoints are not used. Not with --resume.");
     public Option<string> DropLabels { get; } = Text("--drop-labels", "Train a head without one --data entry's labels of its kind, e.g. out/synth=keypoints (then keypoints are learnt from the other entries only; validation keeps them).");
+    public Option<string> HeadsOnly { get; } = Text("--heads-only", "--data entries (comma-separated) whose training items train the heads but not the backbone: the backbone's features are cut from the gradient for them, except for the keypoint guide (--guide-keypoints), which is there to teach the backbone. E.g. out/real, so the backbone learns from the renders alone.");
     public Option<bool> NoAugment { get; } = Flag("--no-augment", "Train without augmentation.");
     public Option<int> MaskStride { get; } = Int("--mask-stride", "Mask head: the finest feature stride it decodes to, then bilinear to the input (0: the backbone's finest; 4 is much cheaper on blazeface).", 0, 0, 64);
     public Option<int> MaskWidth { get; } = Int("--mask-width", "Mask head: channels of its decoder.", 32, 1, 1024);
@@ -59,7 +60,7 @@ internal sealed class TrainOptionSet
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange, Steady, SteadySigma })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, HeadsOnly, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange, Steady, SteadySigma })
         {
             c.Options.Add(o);
         }
@@ -85,6 +86,7 @@ internal sealed class TrainOptionSet
             ? [.. CliArgs.List(dl).Select(p => p.LastIndexOf('=') is > 0 and var cut ? (p[..cut], p[(cut + 1)..]) : throw new ArgumentException($"option --drop-labels: '{p}' is not DATA=KIND"))]
             : [],
         DistillKeypoints = r.GetValue(DistillKeypoints) is { } dk ? CliArgs.List(dk) : [],
+        HeadsOnly = r.GetValue(HeadsOnly) is { } ho ? CliArgs.List(ho) : [],
         MaskStride = r.GetValue(MaskStride) is > 0 and var ms ? ms : null,
         MaskWidth = r.GetValue(MaskWidth),
         PointLocators = r.GetValue(PointHead) is { } ph ? LocatorsOf(ph) : new Dictionary<string, string>(),

@@ -9,6 +9,9 @@ namespace HeadTracking.Trainer.Data;
 /// <summary>One example: its labels and how to get its pixels (a file, or bytes in memory).</summary>
 internal sealed record DataItem(HeadLabel Label, string? ImagePath, Func<Mat>? Pixels = null)
 {
+    /// <summary>Its losses train the heads but not the backbone (<c>train --heads-only</c>).</summary>
+    public bool HeadsOnly { get; init; }
+
     /// <summary>Decodes the image (BGR).</summary>
     /// <exception cref="InvalidDataException">Unreadable; the message names the file.</exception>
     public Mat Load()

@@ -81,15 +81,19 @@ internal sealed class MultiHeadNet : Module<Tensor, Tensor[]>, IOnnxExportable
     public override Tensor[] forward(Tensor x) => Run(x, withGuide: false);
 
     /// <summary>What training's loss needs: <see cref="forward"/>'s outputs, then <see cref="Guide"/>'s
-    /// (the keypoints it puts on the backbone's own blocks) when there is one.</summary>
-    public Tensor[] ForwardWithGuide(Tensor x) => Run(x, withGuide: guide != null);
+    /// (the keypoints it puts on the backbone's own blocks) when there is one. Where
+    /// <paramref name="headsOnly"/> ([N] bool) is true the heads read the backbone's features cut
+    /// from the gradient, so that item's losses train the heads only; the guide, which is there to
+    /// teach the backbone, reads them uncut.</summary>
+    public Tensor[] ForwardWithGuide(Tensor x, Tensor? headsOnly = null) => Run(x, withGuide: guide != null, headsOnly);
 
-    private Tensor[] Run(Tensor x, bool withGuide)
+    private Tensor[] Run(Tensor x, bool withGuide, Tensor? headsOnly = null)
     {
         using var scope = NewDisposeScope();
         Tensor[] features = backbone.forward(x);
+        Tensor[] toHeads = headsOnly is null ? features : [.. features.Select(f => where(headsOnly.view(-1, 1, 1, 1), f.detach(), f))];
         Tensor[]? keptFeatures = kept?.forward(features);
-        Tensor[] outputs = [.. heads.values().Select(h => h.forward(Inputs(h, x, ReadsKeptPath(h) ? keptFeatures! : features)))];
+        Tensor[] outputs = [.. heads.values().Select(h => h.forward(Inputs(h, x, ReadsKeptPath(h) ? keptFeatures! : toHeads)))];
         if (withGuide)
         {
             outputs = [.. outputs, guide!.forward(Inputs(guide, x, features))];

@@ -40,7 +40,11 @@ internal sealed class Batch
         ClassTargets = new float[count * Math.Max(1, classes)];
         ClassWeight = new float[count];
         Labels = new HeadLabel[count];
+        HeadsOnly = new bool[count];
     }
+
+    /// <summary>[B]: the items whose losses train the heads only (<see cref="DataItem.HeadsOnly"/>).</summary>
+    public bool[] HeadsOnly { get; }
 
     public int Count { get; }
 
@@ -163,6 +167,7 @@ internal sealed class Batcher
             // Beyond the image a head-or-not mask is background; a class mask is unlabelled there.
             using Augmented a = Augment.Apply(image, mask, label, s, augment, rng, _flipOrder, maskBorder: _layout.MaskClasses > 0 ? 255 : 0);
             Fill(batch, i, a);
+            batch.HeadsOnly[i] = item.HeadsOnly;
         }
 
         return batch;

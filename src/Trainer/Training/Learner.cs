@@ -270,7 +270,13 @@ internal sealed class Learner : IDisposable
             using var scope = NewDisposeScope();
             Tensor images = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]);
             int copies = _steady == null || _frozen ? 0 : Steadiness.Copies(batch.Count);
-            Tensor[] outputs = Model.ForwardWithGuide(copies > 0 ? _steady!.WithNoisyCopies(images, copies, StepSeed(epoch, step)) : images);
+            Tensor? headsOnly = _frozen || !Array.Exists(batch.HeadsOnly, h => h) ? null : tensor(batch.HeadsOnly);
+            if (headsOnly is not null && copies > 0)
+            {
+                headsOnly = cat([headsOnly, headsOnly.narrow(0, 0, copies)], 0);
+            }
+
+            Tensor[] outputs = Model.ForwardWithGuide(copies > 0 ? _steady!.WithNoisyCopies(images, copies, StepSeed(epoch, step)) : images, headsOnly);
             (Tensor loss, Dictionary<string, double> parts) = _objective.Loss(copies > 0 ? Steadiness.Labelled(outputs, batch.Count) : outputs, Objective.ToTensors(batch));
             if (copies > 0)
             {

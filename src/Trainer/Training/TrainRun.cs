@@ -47,6 +47,9 @@ internal sealed record TrainRequest
     /// the head learns it from the other entries only (e.g. keypoints from real faces only).</summary>
     public IReadOnlyList<(string Source, string Kind)> DropLabels { get; init; } = [];
 
+    /// <summary>--data entries whose training items train the heads but not the backbone.</summary>
+    public IReadOnlyList<string> HeadsOnly { get; init; } = [];
+
     /// <summary>--data entries whose training items take their keypoint labels from the model's
     /// keypoint head as it starts (see <see cref="TrainRun.DistillKeypoints"/>).</summary>
     public IReadOnlyList<string> DistillKeypoints { get; init; } = [];
@@ -124,6 +127,17 @@ internal static class TrainRun
             }
 
             log.WriteLine($"Dropped the {kind} labels of {dropped} training items from {source}");
+        }
+
+        foreach (string source in r.HeadsOnly)
+        {
+            int[] items = FromEntry(r, train, source, "--heads-only");
+            foreach (int k in items)
+            {
+                train[k] = train[k] with { HeadsOnly = true };
+            }
+
+            log.WriteLine($"Heads only: the losses of {items.Length} training items from {source} train the heads, not the backbone");
         }
 
         foreach ((string source, int times) in r.Oversample)
@@ -418,6 +432,11 @@ internal static class TrainRun
         if (r.DropLabels.Count > 0)
         {
             recipe["drop_labels"] = string.Join(",", r.DropLabels.Select(d => $"{d.Source}={d.Kind}"));
+        }
+
+        if (r.HeadsOnly.Count > 0)
+        {
+            recipe["heads_only"] = string.Join(",", r.HeadsOnly);
         }
 
         if (r.DistillKeypoints.Count > 0)
