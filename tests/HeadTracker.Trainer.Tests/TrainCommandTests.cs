@@ -163,6 +163,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
     [InlineData("steady-without-pose-or-center")]
     [InlineData("steady-sigma-without-steady")]
     [InlineData("heads-only-not-a-data-entry")]
+    [InlineData("pose-loss-unknown")]
+    [InlineData("pose-loss-without-pose")]
     public void Bad_requests_fail_before_training_with_a_clear_message(string kind)
     {
         string teacher = Path.Combine(_dir, "teacher");
@@ -197,6 +199,8 @@ public sealed class TrainCommandTests(SmallSynthData data) : IClassFixture<Small
             "steady-without-pose-or-center" => (["--data", data.Set, "--heads", "box,mask", "--steady", "0.1"], "option --steady: 0.1 weighs the change of the pose and center heads under noise; --heads has neither"),
             "steady-sigma-without-steady" => (["--data", data.Set, "--heads", "center,pose", "--steady-sigma", "2"], "option --steady-sigma: 2 grey levels need --steady W"),
             "heads-only-not-a-data-entry" => (["--data", data.Set, "--heads", "center,pose", "--heads-only", teacher], $"option --heads-only: '{teacher}' is not one of the --data entries"),
+            "pose-loss-unknown" => (["--data", data.Set, "--heads", "center,pose", "--pose-loss", "l1"], "option --pose-loss: 'l1' is not squared or angle"),
+            "pose-loss-without-pose" => (["--data", data.Set, "--heads", "center,box", "--pose-loss", "angle"], "option --pose-loss: angle is the pose head's loss; --heads has no pose"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

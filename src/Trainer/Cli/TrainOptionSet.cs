@@ -54,13 +54,14 @@ internal sealed class TrainOptionSet
     public Option<double> Threshold { get; } = Number("--threshold", "Multi-label: the probability above which a label counts as predicted (accuracy_multi, F1).", 0.5, 1e-6, 1 - 1e-6);
     public Option<string> YRange { get; } = Text("--y-range", "center, keypoints and value heads: the output range LOW,HIGH (fastai's y_range; a sigmoid squashes into it).");
     public Option<double> Steady { get; } = Number("--steady", "Weight of a steadiness term (0: none): once the body unfreezes, a quarter of each batch is seen again with camera-like noise added (sigma up to --steady-sigma grey levels), and the change of its pose and head centre from the clean items', measured as those heads' losses measure an error, is added to the loss times W, so a still face shakes less; validation then reports steady_deg and steady_px, the change at sigma 2.", 0, 0, 1e6);
+    public Option<string> PoseLoss { get; } = Text("--pose-loss", "The pose head's loss: squared (the default: the squared distance between the rotation matrices, which weighs each item by its error squared) or angle (the distance itself, which grows with the angle between the rotations: an L1 loss on the angle, under which the many small errors count as much as the few large ones).");
     public Option<double> SteadySigma { get; } = Number("--steady-sigma", "With --steady: the largest noise added, in grey levels (0-255); each item's sigma is drawn from 0 to it.", 4, 0.01, 64);
     public Option<string> Augment { get; } = Text("--augment", "Augmentation: default, none, no-crop (flips and rotation only: no crop, zoom or shift, which would cut objects off and change what is counted), or flip (mirror images only).");
 
     public void AddTo(Command c)
     {
         DataOptions.AddTo(c);
-        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, HeadsOnly, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange, Steady, SteadySigma })
+        foreach (Option o in new Option[] { Out, Arch, Heads, Epochs, FreezeEpochs, Lr, LrMult, Wd, Batch, Size, Weights, LossWeights, Patience, Seed, Threads, MaxBatches, Export, Resume, Init, Oversample, DropLabels, DistillKeypoints, HeadsOnly, NoAugment, Augment, MaskStride, MaskWidth, PointHead, KeepKeypoints, KeepFrom, GuideKeypoints, PoseFrame, PoseHead, PoseBlocks, ValueHead, MultiLabel, SingleLabel, Threshold, YRange, Steady, SteadySigma, PoseLoss })
         {
             c.Options.Add(o);
         }
@@ -126,6 +127,13 @@ internal sealed class TrainOptionSet
             SteadySigma = r.GetValue(SteadySigma) is var ss && ss != 4 && r.GetValue(Steady) == 0
                 ? throw new ArgumentException($"option --steady-sigma: {ss} grey levels need --steady W (a weight above 0)")
                 : r.GetValue(SteadySigma),
+            PoseLoss = r.GetValue(PoseLoss) is { } pl
+                ? pl is PoseLosses.Squared or PoseLosses.Angle
+                    ? pl is PoseLosses.Angle && !CliArgs.List(r.GetValue(Heads) ?? "center").Contains("pose")
+                        ? throw new ArgumentException($"option --pose-loss: {pl} is the pose head's loss; --heads has no pose")
+                        : pl
+                    : throw new ArgumentException($"option --pose-loss: '{pl}' is not {PoseLosses.Squared} or {PoseLosses.Angle}")
+                : PoseLosses.Squared,
         },
     };
 

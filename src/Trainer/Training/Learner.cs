@@ -57,6 +57,9 @@ internal sealed record TrainOptions
 
     /// <summary>The largest camera-like noise <see cref="Steadiness"/> adds, in grey levels.</summary>
     public double SteadySigma { get; init; } = 4;
+
+    /// <summary>The pose head's loss (<see cref="PoseLosses"/>).</summary>
+    public string PoseLoss { get; init; } = PoseLosses.Squared;
 }
 
 /// <summary>One epoch's results.</summary>
@@ -88,7 +91,7 @@ internal sealed class Learner : IDisposable
         _train = train;
         _valid = valid;
         _o = options;
-        _objective = new Objective(model.Config, options.LossWeights);
+        _objective = new Objective(model.Config, options.LossWeights, options.PoseLoss);
         _steady = options.Steady > 0 ? new Steadiness(model.Config, model.Backbone.Preprocessing, options.Steady, options.SteadySigma) : null;
         torch.set_num_threads(options.Threads);
         TorchSettings.KeepFreedMemory(); // a step's activations reuse the last step's pages

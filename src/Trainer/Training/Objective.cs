@@ -18,9 +18,19 @@ internal sealed class Objective
     private readonly Dictionary<string, double> _weights;
     private readonly HeadKind[] _kinds;
 
+    private readonly string _poseLoss;
+
     /// <param name="weights">Loss weight per head kind; missing kinds weigh 1.</param>
-    public Objective(ModelConfig config, IReadOnlyDictionary<string, double>? weights = null)
+    /// <param name="poseLoss">The pose head's loss: "squared" (the squared distance between the
+    /// rotation matrices) or "angle" (<see cref="PoseKind.AngleLoss"/>).</param>
+    public Objective(ModelConfig config, IReadOnlyDictionary<string, double>? weights = null, string poseLoss = PoseLosses.Squared)
     {
+        if (poseLoss is not (PoseLosses.Squared or PoseLosses.Angle))
+        {
+            throw new ArgumentException($"pose loss: '{poseLoss}' is not {PoseLosses.Squared} or {PoseLosses.Angle}", nameof(poseLoss));
+        }
+
+        _poseLoss = poseLoss;
         var kinds = config.Heads.GroupBy(h => h.Kind).FirstOrDefault(g => g.Count() > 1);
         if (kinds != null)
         {
@@ -64,7 +74,7 @@ internal sealed class Objective
         void Add(int h, Tensor output, string name)
         {
             HeadConfig head = _config.Heads[h];
-            Tensor part = _kinds[h].Loss(head, output, t);
+            Tensor part = head.Kind == OutputKinds.Pose && _poseLoss == PoseLosses.Angle ? PoseKind.AngleLoss(head, output, t) : _kinds[h].Loss(head, output, t);
             parts[name] = part.item<float>();
             total = total + (part * _weights[head.Kind]);
         }
@@ -135,4 +145,11 @@ internal sealed class Objective
             _sums[name] = (sum + value, count + 1);
         }
     }
+}
+
+/// <summary>The pose head's losses (<c>--pose-loss</c>).</summary>
+internal static class PoseLosses
+{
+    public const string Squared = "squared";
+    public const string Angle = "angle";
 }

@@ -424,6 +424,11 @@ internal static class TrainRun
             recipe["steady"] = string.Create(CultureInfo.InvariantCulture, $"{r.Options.Steady} (noise sigma up to {r.Options.SteadySigma} grey levels)");
         }
 
+        if (r.Options.PoseLoss != PoseLosses.Squared)
+        {
+            recipe["pose_loss"] = r.Options.PoseLoss;
+        }
+
         if (r.Init != null)
         {
             recipe["init"] = r.Init;

@@ -45,7 +45,21 @@ internal sealed class PoseKind : HeadKind
     }
 
     public override Tensor Loss(HeadConfig head, Tensor o, Objective.Targets t) =>
-        Weighted((o - (head.Frame == "ray" ? t.RayRotation : t.Rotation)).pow(2).sum([1, 2]), t.PoseW);
+        Weighted(SquaredDistance(head, o, t), t.PoseW);
+
+    /// <summary><c>--pose-loss angle</c>: the distance between the rotations, not its square
+    /// (2 sqrt 2 sin(angle / 2), about 1.41 times the angle in radians while it is small), so each
+    /// item weighs by its error and not by its square, as an L1 loss on the angle: the many small
+    /// errors count as much as the few large ones (faces cut by the frame, profiles). Bounded
+    /// gradient at zero error (<see cref="AngleEpsilon"/>).</summary>
+    public static Tensor AngleLoss(HeadConfig head, Tensor o, Objective.Targets t) =>
+        Weighted((SquaredDistance(head, o, t) + AngleEpsilon).sqrt(), t.PoseW);
+
+    /// <summary>Added under the square root of <see cref="AngleLoss"/> (a 0.06 degree floor).</summary>
+    public const double AngleEpsilon = 1e-6;
+
+    private static Tensor SquaredDistance(HeadConfig head, Tensor o, Objective.Targets t) =>
+        (o - (head.Frame == "ray" ? t.RayRotation : t.Rotation)).pow(2).sum([1, 2]);
 
     public override Meter NewMeter(HeadConfig head, double threshold) => new PoseMeter(head.Frame == "ray");
 
