@@ -55,7 +55,7 @@ internal sealed class PoseKind : HeadKind
     public static Tensor AngleLoss(HeadConfig head, Tensor o, Objective.Targets t) =>
         Weighted((SquaredDistance(head, o, t) + AngleEpsilon).sqrt(), t.PoseW);
 
-    /// <summary>Added under the square root of <see cref="AngleLoss"/> (a 0.06 degree floor).</summary>
+    /// <summary>Added under the square root of <see cref="AngleLoss"/> (a floor of 0.04 degrees).</summary>
     public const double AngleEpsilon = 1e-6;
 
     private static Tensor SquaredDistance(HeadConfig head, Tensor o, Objective.Targets t) =>
