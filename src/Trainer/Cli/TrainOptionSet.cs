@@ -127,13 +127,7 @@ internal sealed class TrainOptionSet
             SteadySigma = r.GetValue(SteadySigma) is var ss && ss != 4 && r.GetValue(Steady) == 0
                 ? throw new ArgumentException($"option --steady-sigma: {ss} grey levels need --steady W (a weight above 0)")
                 : r.GetValue(SteadySigma),
-            PoseLoss = r.GetValue(PoseLoss) is { } pl
-                ? pl is PoseLosses.Squared or PoseLosses.Angle
-                    ? pl is PoseLosses.Angle && !CliArgs.List(r.GetValue(Heads) ?? "center").Contains("pose")
-                        ? throw new ArgumentException($"option --pose-loss: {pl} is the pose head's loss; --heads has no pose")
-                        : pl
-                    : throw new ArgumentException($"option --pose-loss: '{pl}' is not {PoseLosses.Squared} or {PoseLosses.Angle}")
-                : PoseLosses.Squared,
+            PoseLoss = PoseLossOf(r.GetValue(PoseLoss), CliArgs.List(r.GetValue(Heads) ?? "center")),
         },
     };
 
@@ -182,6 +176,14 @@ internal sealed class TrainOptionSet
             CliArgs.List(text).Select(p => (Cut: p.LastIndexOf('='), Text: p)).ToDictionary(
                 p => p.Cut > 0 ? p.Text[..p.Cut] : throw new ArgumentException($"option --oversample: '{p.Text}' is not DATA=N"),
                 p => int.TryParse(p.Text[(p.Cut + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= 1000 ? n : throw new ArgumentException($"option --oversample: '{p.Text[(p.Cut + 1)..]}' in '{p.Text}' is not a whole number from 1 to 1000"));
+
+        private static string PoseLossOf(string? name, string[] heads) => name switch
+        {
+            null or PoseLosses.Squared => PoseLosses.Squared,
+            PoseLosses.Angle when !heads.Contains("pose") => throw new ArgumentException($"option --pose-loss: {name} is the pose head's loss; --heads has no pose"),
+            PoseLosses.Angle => PoseLosses.Angle,
+            _ => throw new ArgumentException($"option --pose-loss: '{name}' is not {PoseLosses.Squared} or {PoseLosses.Angle}"),
+        };
 
         private static Dictionary<string, double> WeightsOf(string text) =>
             CliArgs.List(text).Select(p => p.Split('=')).ToDictionary(

@@ -16,9 +16,7 @@ internal sealed class Objective
 {
     private readonly ModelConfig _config;
     private readonly Dictionary<string, double> _weights;
-    private readonly HeadKind[] _kinds;
-
-    private readonly string _poseLoss;
+    private readonly Func<HeadConfig, Tensor, Targets, Tensor>[] _losses;
 
     /// <param name="weights">Loss weight per head kind; missing kinds weigh 1.</param>
     /// <param name="poseLoss">The pose head's loss: "squared" (the squared distance between the
@@ -30,7 +28,6 @@ internal sealed class Objective
             throw new ArgumentException($"pose loss: '{poseLoss}' is not {PoseLosses.Squared} or {PoseLosses.Angle}", nameof(poseLoss));
         }
 
-        _poseLoss = poseLoss;
         var kinds = config.Heads.GroupBy(h => h.Kind).FirstOrDefault(g => g.Count() > 1);
         if (kinds != null)
         {
@@ -39,7 +36,9 @@ internal sealed class Objective
 
         _config = config;
         _weights = config.Heads.ToDictionary(h => h.Kind, h => weights?.GetValueOrDefault(h.Kind, 1.0) ?? 1.0);
-        _kinds = [.. config.Heads.Select(h => HeadKinds.Of(h.Kind))];
+        _losses = [.. config.Heads.Select(h => h.Kind == OutputKinds.Pose && poseLoss == PoseLosses.Angle
+            ? PoseKind.AngleLoss
+            : (Func<HeadConfig, Tensor, Targets, Tensor>)HeadKinds.Of(h.Kind).Loss)];
     }
 
     /// <summary>Batch arrays as tensors (created in the caller's dispose scope).</summary>
@@ -74,7 +73,7 @@ internal sealed class Objective
         void Add(int h, Tensor output, string name)
         {
             HeadConfig head = _config.Heads[h];
-            Tensor part = head.Kind == OutputKinds.Pose && _poseLoss == PoseLosses.Angle ? PoseKind.AngleLoss(head, output, t) : _kinds[h].Loss(head, output, t);
+            Tensor part = _losses[h](head, output, t);
             parts[name] = part.item<float>();
             total = total + (part * _weights[head.Kind]);
         }
