@@ -125,6 +125,46 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Grid_benchmark_reads_each_pose_of_held_out_people_and_how_much_of_each_angle()
+    {
+        string outDir = Repo.NewTempDir("bench-grid");
+        try
+        {
+            string bench = Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll");
+            var r = Processes.Run("dotnet", [bench, "grid", "--people", "1", "--yaw", "30", "--pitch", "10", "--roll", "20", "--out", outDir], timeoutSeconds: 300);
+            Assert.True(r.ExitCode == 0, r.All);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "grid.json")));
+            var root = doc.RootElement;
+            Assert.Equal(new[] { -30.0, -15, 0, 15, 30 }, root.GetProperty("renders").GetProperty("yaw").EnumerateArray().Select(v => v.GetDouble()));
+            Assert.Equal(5 * 3 * 5, File.ReadAllLines(Path.Combine(outDir, "grid.jsonl")).Length); // every image's truth and reading
+            foreach (string axis in new[] { "yaw", "pitch", "roll" })
+            {
+                // Whole, centred faces within 30 degrees of yaw: the shipped model reads 2.7-3.7 degrees
+                // today; a wrong sign or a lost convention would be tens of degrees off.
+                double mae = root.GetProperty("mae").GetProperty(axis).GetDouble();
+                Assert.True(mae < 6, $"{axis}: {mae:F1} deg\n{r.StdOut}");
+            }
+
+            var frontal = root.GetProperty("by_yaw").EnumerateArray().Single(row => row.GetProperty("yaw").GetDouble() == 0);
+            foreach (string read in new[] { "pitch_read", "roll_read" })
+            {
+                // The slope of the model's angle on the truth: 0.96-0.97 today; 0 ignores it, -1 reads it backwards.
+                double slope = frontal.GetProperty(read).GetDouble();
+                Assert.True(slope is > 0.8 and < 1.2, $"{read} at yaw 0: {slope:F2}\n{r.StdOut}");
+            }
+
+            Assert.Contains("roll read", r.StdOut, StringComparison.Ordinal);
+            var bad = Processes.Run("dotnet", [bench, "grid", "--yaw", "100"]);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("--yaw", bad.StdErr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Latency_help_prints_its_options_and_measures_nothing()
     {
         var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "headtracker-bench.dll"), "latency", "--help"]);

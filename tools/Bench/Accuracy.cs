@@ -159,7 +159,7 @@ internal static class Accuracy
 
     /// <summary>Sample indices that show <paramref name="count"/> different held-out people (the
     /// synthesizer picks the person from the index), as many as there are.</summary>
-    private static List<(int Index, string Person)> People(HeadSynthesizer synth, int count)
+    internal static List<(int Index, string Person)> People(HeadSynthesizer synth, int count)
     {
         var people = new List<(int, string)>();
         for (int index = 0; index < 200 && people.Count < Math.Min(count, synth.ValidIdentities); index++)

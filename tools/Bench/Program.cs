@@ -54,6 +54,7 @@ internal static class Program
         root.Subcommands.Add(latency);
         root.Subcommands.Add(StabilityCommand());
         root.Subcommands.Add(AccuracyCommand());
+        root.Subcommands.Add(GridCommand());
 
         var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks of the per-frame functions; other arguments go to BenchmarkDotNet (e.g. --filter '*Letterbox*').")
         {
@@ -204,6 +205,38 @@ internal static class Program
             Fov = r.GetValue(fov),
             Seed = r.GetValue(seed),
             Ranges = AccuracyOptions.ParseRanges(r.GetValue(ranges))!,
+            Out = r.GetValue(output)!,
+        }, Console.Out));
+        return c;
+    }
+
+    private static Command GridCommand()
+    {
+        var model = Text("--model", "The HeadTracker ONNX model, with a pose head (default: models/headtracker-default.onnx).");
+        var people = Int("--people", "Held-out synthetic people, each rendered at every pose of the grid (at most the held-out identities there are).", 4, 1, 100);
+        var yaw = Number("--yaw", "How far the grid turns either way, degrees, in steps of 15.", 75, 0, 90);
+        var pitch = Number("--pitch", "How far it nods either way, degrees, in steps of 10.", 20, 0, 60);
+        var roll = Number("--roll", "How far it tilts either way, degrees, in steps of 10.", 30, 0, 60);
+        var face = Number("--face", "Face width as a fraction of the image.", 0.45, 0.1, 0.9);
+        var fov = Number("--fov", "The camera's horizontal field of view, degrees.", 60, 20, 120);
+        var seed = Int("--seed", "Seed of the renders (background, light).", 1, 0);
+        var output = new Option<string>("--out") { Description = "Where grid.json and grid.jsonl (every image's truth and reading) go.", DefaultValueFactory = _ => Path.Combine("out", "bench") };
+        var c = new Command("grid",
+            "How the model reads each pose where the face is plain to see: held-out synthetic people rendered whole, centred and unoccluded at every " +
+            "yaw, pitch and roll of a grid, one still each as eval runs it; errors by yaw, and how much of a change of pitch and roll the model reads.")
+        {
+            model, people, yaw, pitch, roll, face, fov, seed, output,
+        };
+        c.SetAction(r => PoseGrid.Run(new PoseGridOptions
+        {
+            Model = r.GetValue(model),
+            People = r.GetValue(people),
+            Yaw = r.GetValue(yaw),
+            Pitch = r.GetValue(pitch),
+            Roll = r.GetValue(roll),
+            Face = r.GetValue(face),
+            Fov = r.GetValue(fov),
+            Seed = r.GetValue(seed),
             Out = r.GetValue(output)!,
         }, Console.Out));
         return c;
