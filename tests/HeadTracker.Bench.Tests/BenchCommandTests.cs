@@ -157,6 +157,14 @@ public class BenchCommandTests
             var bad = Processes.Run("dotnet", [bench, "grid", "--yaw", "100"]);
             Assert.Equal(2, bad.ExitCode);
             Assert.Contains("--yaw", bad.StdErr, StringComparison.Ordinal);
+
+            // A model that is not ours is named, without a stack trace.
+            string notOurs = Path.Combine(outDir, "not-ours.onnx");
+            File.Copy(Path.Combine(Repo.Root, "external", "blazeface", "face_detection_front_128x128_barracuda.onnx"), notOurs);
+            var foreign = Processes.Run("dotnet", [bench, "grid", "--model", notOurs, "--people", "1", "--out", outDir]);
+            Assert.Equal(2, foreign.ExitCode);
+            Assert.Contains("not-ours.onnx: no 'headtracker.manifest' metadata", foreign.StdErr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", foreign.StdErr, StringComparison.Ordinal);
         }
         finally
         {

@@ -32,7 +32,7 @@ internal static class Program
 
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException or InvalidOperationException)
         {
             Console.Error.WriteLine($"headtracker-bench: {e.Message}");
             return 2;
