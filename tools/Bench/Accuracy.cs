@@ -75,13 +75,10 @@ internal static class Accuracy
 
     public static int Run(AccuracyOptions o, TextWriter log)
     {
-        string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
-            ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+        string model = Program.ModelOrShipped(o.Model);
         string detector = ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
         Directory.CreateDirectory(o.Out);
-        var synthOptions = new SynthOptions { Size = o.Size, Seed = o.Seed, ValidFraction = 1, OcclusionProbability = 0 };
-        HeadSynthesizer synth = SynthWriter.Create(synthOptions, new SynthWriter.Sources(), TextWriter.Null);
-        List<(int Index, string Person)> people = People(synth, o.People);
+        (HeadSynthesizer synth, List<(int Index, string Person)> people) = HeldOut(o.Size, o.Seed, o.People);
         var options = new HeadTrackerOptions { ModelPath = model, DetectorPath = detector, PushedFrames = true, HorizontalFovDegrees = o.Fov };
         log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         log.WriteLine(string.Format(CultureInfo.InvariantCulture,
@@ -157,9 +154,19 @@ internal static class Accuracy
         return 0;
     }
 
+    /// <summary>A synthesizer of <paramref name="size"/> x <paramref name="size"/> images of the
+    /// held-out people only, never occluded, and the sample indices that show <paramref name="count"/>
+    /// different ones of them (as many as there are).</summary>
+    internal static (HeadSynthesizer Synth, List<(int Index, string Person)> People) HeldOut(int size, int seed, int count)
+    {
+        var options = new SynthOptions { Size = size, Seed = seed, ValidFraction = 1, OcclusionProbability = 0 };
+        HeadSynthesizer synth = SynthWriter.Create(options, new SynthWriter.Sources(), TextWriter.Null);
+        return (synth, People(synth, count));
+    }
+
     /// <summary>Sample indices that show <paramref name="count"/> different held-out people (the
     /// synthesizer picks the person from the index), as many as there are.</summary>
-    internal static List<(int Index, string Person)> People(HeadSynthesizer synth, int count)
+    private static List<(int Index, string Person)> People(HeadSynthesizer synth, int count)
     {
         var people = new List<(int, string)>();
         for (int index = 0; index < 200 && people.Count < Math.Min(count, synth.ValidIdentities); index++)

@@ -73,8 +73,7 @@ internal static class Latency
 
     public static int Run(LatencyOptions o, TextWriter log)
     {
-        string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
-            ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+        string model = Program.ModelOrShipped(o.Model);
         string video = o.Video ?? (o.Camera != null ? "" : ExternalData.Find(Path.Combine("samples", "demo", "video.avi")));
         Directory.CreateDirectory(o.Out);
         log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +

@@ -53,8 +53,7 @@ internal static class PoseGrid
 {
     public static int Run(PoseGridOptions o, TextWriter log)
     {
-        string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
-            ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+        string model = Program.ModelOrShipped(o.Model);
         using var head = new HeadModel(model, 1);
         if (!head.Manifest.Outputs.Exists(x => x.Kind == OutputKinds.Pose))
         {
@@ -62,9 +61,7 @@ internal static class PoseGrid
         }
 
         int size = (int)head.Manifest.Input.Shape[^1];
-        var synthOptions = new SynthOptions { Size = size, Seed = o.Seed, ValidFraction = 1, OcclusionProbability = 0 };
-        HeadSynthesizer synth = SynthWriter.Create(synthOptions, new SynthWriter.Sources(), TextWriter.Null);
-        List<(int Index, string Person)> people = Accuracy.People(synth, o.People);
+        (HeadSynthesizer synth, List<(int Index, string Person)> people) = Accuracy.HeldOut(size, o.Seed, o.People);
         double[] yaws = Steps(o.Yaw, 15), pitches = Steps(o.Pitch, 10), rolls = Steps(o.Roll, 10);
         Directory.CreateDirectory(o.Out);
         log.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
@@ -148,7 +145,7 @@ internal static class PoseGrid
     private sealed record Read(int Index, double Yaw, double Pitch, double Roll, double ReadYaw, double ReadPitch, double ReadRoll);
 
     /// <summary>0, ±step, ±2 step, ... within ±max.</summary>
-    internal static double[] Steps(double max, double step) =>
+    private static double[] Steps(double max, double step) =>
         [.. Enumerable.Range(-(int)Math.Floor(max / step), (2 * (int)Math.Floor(max / step)) + 1).Select(i => i * step)];
 
     private static string List(double[] v) => v.Length == 1 ? "0" : string.Create(CultureInfo.InvariantCulture, $"{v[0]:F0} to {v[^1]:F0}");
@@ -163,7 +160,7 @@ internal static class PoseGrid
     ];
 
     /// <summary>Least-squares slope of the model's angle on the true one; NaN when the truth does not vary.</summary>
-    internal static double Slope<T>(IReadOnlyCollection<T> items, Func<T, double> truth, Func<T, double> read)
+    private static double Slope<T>(IReadOnlyCollection<T> items, Func<T, double> truth, Func<T, double> read)
     {
         double mt = items.Average(truth), mr = items.Average(read);
         double cov = items.Sum(i => (truth(i) - mt) * (read(i) - mr)), var = items.Sum(i => Math.Pow(truth(i) - mt, 2));

@@ -39,6 +39,12 @@ internal static class Program
         }
     }
 
+    /// <summary>The model a benchmark runs: <paramref name="given"/> (--model), or the shipped default.</summary>
+    /// <exception cref="FileNotFoundException">None given and the shipped model is not there.</exception>
+    internal static string ModelOrShipped(string? given) =>
+        given ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
+        ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+
     /// <summary>The command tree; every command's --help lists its options. No command (options
     /// only, or nothing) is the latency benchmark.</summary>
     internal static RootCommand Commands()

@@ -56,8 +56,7 @@ internal static class Stability
 {
     public static int Run(StabilityOptions o, TextWriter log)
     {
-        string model = o.Model ?? ExternalData.FindShipped(Path.Combine("models", "headtracker-default.onnx"))
-            ?? throw new FileNotFoundException("no model: models/headtracker-default.onnx is not there; pass --model FILE.onnx");
+        string model = Program.ModelOrShipped(o.Model);
         string detector = ExternalData.Find(Path.Combine("blazeface", "face_detection_front_128x128_barracuda.onnx"));
         string photo = o.Photo ?? Path.Combine(ExternalData.Find("faces"), "sample6.jpg");
         Directory.CreateDirectory(o.Out);
