@@ -197,14 +197,17 @@ internal static class Accuracy
 
     /// <summary>The truth of every pushed frame, numbered as the tracker's record numbers them
     /// (frame 1 is the first pushed), so the two files pair line by line on "frame".</summary>
-    private static void WriteTruth(string path, HeadLabel[] labels)
+    private static void WriteTruth(string path, HeadLabel[] labels) =>
+        WriteJsonLines(path, labels.Select((t, i) => (object)new { frame = i + 1, yaw = t.Pose!.Yaw, pitch = t.Pose.Pitch, roll = t.Pose.Roll, center = t.Center }));
+
+    /// <summary>One JSON object a line, written beside <paramref name="path"/> and renamed into place.</summary>
+    internal static void WriteJsonLines(string path, IEnumerable<object> lines)
     {
         using (var w = new StreamWriter(path + ".tmp"))
         {
-            for (int i = 0; i < labels.Length; i++)
+            foreach (object line in lines)
             {
-                HeadLabel t = labels[i];
-                w.WriteLine(JsonSerializer.Serialize(new { frame = i + 1, yaw = t.Pose!.Yaw, pitch = t.Pose.Pitch, roll = t.Pose.Roll, center = t.Center }));
+                w.WriteLine(JsonSerializer.Serialize(line));
             }
         }
 
@@ -217,5 +220,5 @@ internal static class Accuracy
     private static double[] Errors(List<(TrackedFrame Frame, HeadLabel Truth)> pairs, Func<TrackedFrame, double[]> pose) =>
         [.. Enumerable.Range(0, 3).Select(k => pairs.Count == 0 ? double.NaN : pairs.Average(p => Rotation.AngleDifference(pose(p.Frame)[3 + k], Angle(p.Truth, k))))];
 
-    private static object Axes(double[] e) => new { yaw = e[0], pitch = e[1], roll = e[2] };
+    internal static object Axes(double[] e) => new { yaw = e[0], pitch = e[1], roll = e[2] };
 }

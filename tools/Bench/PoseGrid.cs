@@ -108,7 +108,7 @@ internal static class PoseGrid
             }
         }
 
-        WriteReads(Path.Combine(o.Out, "grid.jsonl"), reads);
+        Accuracy.WriteJsonLines(Path.Combine(o.Out, "grid.jsonl"), reads.Select(r => (object)new { index = r.Index, yaw = r.Yaw, pitch = r.Pitch, roll = r.Roll, read_yaw = r.ReadYaw, read_pitch = r.ReadPitch, read_roll = r.ReadRoll }));
         string F(double v) => double.IsNaN(v) ? "    -" : v.ToString("F2", CultureInfo.InvariantCulture).PadLeft(5);
         log.WriteLine();
         log.WriteLine("  true yaw  images   abs error yaw pitch  roll   signed yaw   pitch read  roll read");
@@ -121,7 +121,7 @@ internal static class PoseGrid
             double pitchRead = Slope(at, r => r.Pitch, r => r.ReadPitch), rollRead = Slope(at, r => r.Roll, r => r.ReadRoll);
             log.WriteLine(string.Format(CultureInfo.InvariantCulture, "  {0,7:F0}°  {1,6}   {2,13:F1} {3,5:F1} {4,5:F1}   {5,9:+0.0;-0.0}°   {6,10} {7,10}",
                 yaw, at.Count, mae[0], mae[1], mae[2], signed, F(pitchRead), F(rollRead)));
-            rows.Add(new { yaw, images = at.Count, mae = Axes(mae), signed_yaw = signed, pitch_read = Json(pitchRead), roll_read = Json(rollRead) });
+            rows.Add(new { yaw, images = at.Count, mae = Accuracy.Axes(mae), signed_yaw = signed, pitch_read = Json(pitchRead), roll_read = Json(rollRead) });
         }
 
         double[] all = Mae(reads);
@@ -132,7 +132,7 @@ internal static class PoseGrid
             machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}",
             model = Path.GetFileName(model),
             renders = new { people = people.Select(p => p.Person).ToArray(), size, face = o.Face, fov = o.Fov, seed = o.Seed, yaw = yaws, pitch = pitches, roll = rolls },
-            mae = Axes(all),
+            mae = Accuracy.Axes(all),
             by_yaw = rows,
         };
         File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
@@ -168,19 +168,4 @@ internal static class PoseGrid
     }
 
     private static double? Json(double v) => double.IsNaN(v) ? null : v;
-
-    private static object Axes(double[] e) => new { yaw = e[0], pitch = e[1], roll = e[2] };
-
-    private static void WriteReads(string path, List<Read> reads)
-    {
-        using (var w = new StreamWriter(path + ".tmp"))
-        {
-            foreach (Read r in reads)
-            {
-                w.WriteLine(JsonSerializer.Serialize(new { index = r.Index, yaw = r.Yaw, pitch = r.Pitch, roll = r.Roll, read_yaw = r.ReadYaw, read_pitch = r.ReadPitch, read_roll = r.ReadRoll }));
-            }
-        }
-
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
 }
